@@ -1,0 +1,40 @@
+"""Lianxin core: the domain rules and the terminal's local store.
+
+Imports nothing of kiosk, voice or sync. Front ends call these modules; none writes SQL.
+
+    store        the encrypted SQLite file, transactions, journal events
+    audit        the tamper-evident hash chain
+    branch       the branch, its dues policy, staff accounts and staff confirmation
+    members      roster, yearly dues amounts, phones, lookup
+    dues_rules   the 2008 regulation as pure functions
+    dues         the append-only ledger: pay, correct, status
+    study        lessons, quizzes, sessions, hours, recommendations
+    consent      what a member agreed the terminal may keep
+    notices      branch notices
+    pins         PIN hashing and lockout
+    demo         the fictional demo branch
+"""
+
+from .errors import (
+    AuthError,
+    ConsentError,
+    InvalidInput,
+    LianxinError,
+    Locked,
+    NotFound,
+    PolicyError,
+    StoreError,
+)
+from .store import Store
+
+__all__ = [
+    "AuthError",
+    "ConsentError",
+    "InvalidInput",
+    "LianxinError",
+    "Locked",
+    "NotFound",
+    "PolicyError",
+    "Store",
+    "StoreError",
+]

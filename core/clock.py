@@ -1,0 +1,76 @@
+"""Time on the terminal: China Standard Time, and months as ``YYYY-MM`` strings.
+
+A clock is any object with ``now() -> datetime`` (aware, Asia/Shanghai). The store takes
+one, so tests and the demo can pin the date with :class:`FixedClock` instead of patching.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .errors import InvalidInput
+
+CST = ZoneInfo("Asia/Shanghai")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(CST)
+
+
+@dataclass
+class FixedClock:
+    """A clock that stays where it is put; ``advance`` moves it."""
+
+    at: datetime = field(default_factory=lambda: datetime(2026, 11, 15, 10, 0, tzinfo=CST))
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **kw) -> None:
+        self.at = self.at + timedelta(**kw)
+
+
+def iso(dt: datetime) -> str:
+    """Timestamps are stored as ISO 8601 in CST, to the millisecond."""
+    return dt.astimezone(CST).isoformat(timespec="milliseconds")
+
+
+def month_of(dt: datetime) -> str:
+    dt = dt.astimezone(CST)
+    return f"{dt.year:04d}-{dt.month:02d}"
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    m = _MONTH.match(text or "")
+    if not m:
+        raise InvalidInput(f"not a month (YYYY-MM): {text!r}", "月份格式不对。")
+    return int(m.group(1)), int(m.group(2))
+
+
+def add_months(month: str, n: int) -> str:
+    y, m = parse_month(month)
+    k = y * 12 + (m - 1) + n
+    return f"{k // 12:04d}-{k % 12 + 1:02d}"
+
+
+def months_between(a: str, b: str) -> int:
+    """Number of months from ``a`` to ``b`` (b - a)."""
+    ya, ma = parse_month(a)
+    yb, mb = parse_month(b)
+    return (yb * 12 + mb) - (ya * 12 + ma)
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Inclusive list of months; empty when ``last`` is before ``first``."""
+    return [add_months(first, i) for i in range(months_between(first, last) + 1)]
+
+
+def month_zh(month: str) -> str:
+    """'2026-08' -> '2026年8月' (how it is shown and spoken)."""
+    y, m = parse_month(month)
+    return f"{y}年{m}月"

@@ -1,0 +1,104 @@
+"""The terminal store's schema, as the ``core`` migration set.
+
+Other parts (sync, voice) keep their own named sets. Ledger, journal and audit tables are
+append-only: triggers refuse UPDATE and DELETE, so a bug cannot rewrite history (a person
+with the key still could; the audit chain is what detects that).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Migrations
+
+migrations = Migrations("core")
+
+_APPEND_ONLY = ("ledger", "ledger_month", "journal", "audit")
+
+_INITIAL = [
+    """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE branch (
+        code TEXT PRIMARY KEY, name TEXT NOT NULL, township TEXT NOT NULL DEFAULT '',
+        back_pay_limit INTEGER NOT NULL DEFAULT 6 CHECK (back_pay_limit >= 0),
+        pay_ahead_limit INTEGER NOT NULL DEFAULT 6 CHECK (pay_ahead_limit >= 0),
+        updated_at TEXT NOT NULL)""",
+    """CREATE TABLE member (
+        member_no TEXT PRIMARY KEY, name TEXT NOT NULL, initials TEXT NOT NULL,
+        category TEXT NOT NULL, joined TEXT, probation INTEGER NOT NULL DEFAULT 0,
+        dues_from TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active',
+        pin_hash TEXT, failed_pins INTEGER NOT NULL DEFAULT 0, locked_until TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+    """CREATE INDEX member_initials ON member(initials)""",
+    # 1- and 2-character pieces of each name: partial-name lookup for Hanzi, which FTS
+    # tokenizers cannot do below three characters.
+    """CREATE TABLE member_gram (
+        gram TEXT NOT NULL, member_no TEXT NOT NULL REFERENCES member(member_no),
+        PRIMARY KEY (gram, member_no)) WITHOUT ROWID""",
+    """CREATE TABLE member_phone (
+        phone TEXT NOT NULL, member_no TEXT NOT NULL REFERENCES member(member_no),
+        PRIMARY KEY (phone, member_no)) WITHOUT ROWID""",
+    """CREATE INDEX member_phone_member ON member_phone(member_no)""",
+    """CREATE TABLE dues_rate (
+        member_no TEXT NOT NULL REFERENCES member(member_no), year INTEGER NOT NULL,
+        monthly_fen INTEGER NOT NULL CHECK (monthly_fen >= 0), rule TEXT NOT NULL,
+        base_fen INTEGER, hardship_ref TEXT, hardship_reason TEXT, set_at TEXT NOT NULL,
+        PRIMARY KEY (member_no, year))""",
+    """CREATE TABLE staff (
+        staff_no TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+        pin_hash TEXT NOT NULL, failed_pins INTEGER NOT NULL DEFAULT 0, locked_until TEXT,
+        active INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+    """CREATE TABLE ledger (
+        entry_id TEXT PRIMARY KEY, member_no TEXT NOT NULL REFERENCES member(member_no),
+        kind TEXT NOT NULL CHECK (kind IN ('dues', 'voluntary', 'correction')),
+        amount_fen INTEGER NOT NULL,
+        method TEXT NOT NULL CHECK (method IN ('cash', 'relative', 'other')),
+        paid_by TEXT, collected_by TEXT NOT NULL, receipt_no TEXT NOT NULL UNIQUE,
+        recorded_at TEXT NOT NULL, terminal_id TEXT NOT NULL, override_reason TEXT,
+        large INTEGER NOT NULL DEFAULT 0, corrects TEXT REFERENCES ledger(entry_id), note TEXT)""",
+    """CREATE INDEX ledger_member ON ledger(member_no, recorded_at)""",
+    """CREATE TABLE ledger_month (
+        entry_id TEXT NOT NULL REFERENCES ledger(entry_id), member_no TEXT NOT NULL,
+        month TEXT NOT NULL, amount_fen INTEGER NOT NULL, PRIMARY KEY (entry_id, month))""",
+    """CREATE INDEX ledger_month_member ON ledger_month(member_no, month)""",
+    """CREATE TABLE lesson (
+        lesson_id TEXT PRIMARY KEY, title TEXT NOT NULL, category TEXT NOT NULL,
+        minutes INTEGER NOT NULL, body TEXT NOT NULL, assigned INTEGER NOT NULL DEFAULT 0,
+        audio_sha256 TEXT, published TEXT NOT NULL)""",
+    """CREATE TABLE quiz_question (
+        lesson_id TEXT NOT NULL REFERENCES lesson(lesson_id), idx INTEGER NOT NULL,
+        question TEXT NOT NULL, choices TEXT NOT NULL, answer INTEGER NOT NULL,
+        explain TEXT NOT NULL DEFAULT '', PRIMARY KEY (lesson_id, idx))""",
+    """CREATE TABLE study_session (
+        session_id TEXT PRIMARY KEY, member_no TEXT NOT NULL REFERENCES member(member_no),
+        lesson_id TEXT NOT NULL REFERENCES lesson(lesson_id), started_at TEXT NOT NULL,
+        seconds INTEGER NOT NULL CHECK (seconds >= 0), completed INTEGER NOT NULL,
+        answers TEXT NOT NULL DEFAULT '[]', correct INTEGER NOT NULL DEFAULT 0,
+        questions INTEGER NOT NULL DEFAULT 0, channel TEXT NOT NULL, terminal_id TEXT NOT NULL)""",
+    """CREATE INDEX study_member ON study_session(member_no, lesson_id)""",
+    """CREATE TABLE notice (
+        notice_id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL,
+        posted TEXT NOT NULL)""",
+    """CREATE TABLE consent (
+        consent_id TEXT PRIMARY KEY, member_no TEXT NOT NULL REFERENCES member(member_no),
+        scope TEXT NOT NULL, granted INTEGER NOT NULL,
+        method TEXT NOT NULL CHECK (method IN ('touch', 'voice', 'staff')),
+        witness TEXT, at TEXT NOT NULL)""",
+    """CREATE INDEX consent_member ON consent(member_no, scope, at)""",
+    """CREATE TABLE journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL, payload TEXT NOT NULL, at TEXT NOT NULL)""",
+    """CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        subject TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL)""",
+]
+
+
+@migrations()
+def m001_initial(db):
+    for sql in _INITIAL:
+        db.execute(sql)
+    for table in _APPEND_ONLY:
+        for op in ("UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
