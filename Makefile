@@ -1,0 +1,47 @@
+# Lianxin task runner. `make setup` is idempotent: Debian packages when missing, the .venv,
+# and the project installed into it. Every other target runs setup first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Chinese font for the kiosk; espeak-ng (Mandarin voice) for speech.
+APT_PACKAGES := fonts-wqy-microhei espeak-ng
+DEMO_DB ?= var/demo/terminal.db
+
+.PHONY: setup apt demo test lint bench docs clean
+
+setup: apt $(STAMP)
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/lianxin --db $(DEMO_DB) demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check core cli kiosk voice sync tests bench scripts
+
+bench: setup
+	$(BIN)/python -m bench.bench_core
+
+docs: setup
+	$(BIN)/python scripts/gen_cli_docs.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,37 @@
+"""Settings, declared once as data. Each is read from its environment variable when asked
+for (never at import time); docs/operations.md lists them all (a test checks that)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str | None
+    help: str
+
+    def get(self) -> str | None:
+        value = os.environ.get(self.env)
+        return value if value not in (None, "") else self.default
+
+
+SETTINGS = {s.name: s for s in [
+    Setting("db", "LIANXIN_DB", None,
+            "Terminal database file. Default: terminal.db in the user data folder."),
+    Setting("staff_pin", "LIANXIN_STAFF_PIN", None,
+            "Staff PIN for `dues pay` when no terminal is there to ask (scripts only)."),
+    Setting("vosk_model", "LIANXIN_VOSK_MODEL", None,
+            "Folder of a vosk speech model; without one, speech input is off."),
+    Setting("printer", "LIANXIN_PRINTER", None,
+            "Receipt printer: usb:VID:PID, serial:/dev/ttyUSB0, net:HOST[:PORT] or file:/path."),
+    Setting("hub_url", "LIANXIN_HUB_URL", None,
+            "The township/county hub this terminal syncs with (set by enrollment)."),
+]}
+
+
+def get(name: str) -> str | None:
+    return SETTINGS[name].get()
