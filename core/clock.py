@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from .errors import InvalidInput
 
 CST = ZoneInfo("Asia/Shanghai")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
 class SystemClock:
@@ -46,7 +46,7 @@ def month_of(dt: datetime) -> str:
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    m = _MONTH.match(text or "")
+    m = _MONTH.fullmatch(text or "") if isinstance(text, str) else None
     if not m:
         raise InvalidInput(f"not a month (YYYY-MM): {text!r}", "月份格式不对。")
     return int(m.group(1)), int(m.group(2))

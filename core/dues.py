@@ -3,6 +3,7 @@
     pay()            N months, oldest unpaid first; staff confirmation required (cash)
     pay_voluntary()  an extra gift; 1000 yuan or more is flagged as "large dues"
     correct()        a compensating row that reverses an entry; nothing is ever edited
+    receipt()        a receipt rebuilt from the ledger (reprint), same check code
     status()         paid-through month, months and amount owed, warning at 3, flag at 6
 
 Months owed count the current month; "overdue" months are those before it. The software
@@ -15,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
+from . import audit, members
 from . import branch as branch_mod
-from . import members
-from .clock import add_months, iso, month_of, month_range, month_zh, months_between
+from .clock import CST, add_months, iso, month_of, month_range, month_zh, months_between
 from .errors import InvalidInput, NotFound, PolicyError
 from .money import fen_to_yuan, fen_zh
 
@@ -26,6 +28,9 @@ METHODS = {"cash": "现金当面交纳", "relative": "委托亲属或其他党�
 LARGE_DUES_FEN = 100000  # 1000 yuan
 WARN_OVERDUE, FLAG_OVERDUE = 3, 6
 MAX_MONTHS_PER_PAYMENT = 36
+# The latest time a payment was recorded at: a clock that runs back (a flat clock battery
+# resets it) is caught even when some other write (a study session) came in between.
+CLOCK_MARK = "dues_clock_mark"
 
 
 @dataclass
@@ -61,6 +66,8 @@ class DuesStatus:
         """The sentence the kiosk shows and speaks."""
         if self.exempt and not self.months_owed:
             return "您经支部批准免交党费。"
+        # Before ``dues_from`` the terminal asks nothing (earlier months were settled on
+        # paper, or the member was not yet admitted), so dues_from - 1 reads as paid-through.
         through = f"您的党费交到{month_zh(self.paid_through)}" if self.paid_through else "您还没有交过党费"
         if not self.months_owed:
             return f"{through}，已经交齐了。"
@@ -134,7 +141,7 @@ def status(store, member_no: str, *, reader: str | None = None) -> DuesStatus:
             break
         paid_through = r.month
     if paid_through is None:
-        paid_through = add_months(m["dues_from"], -1) if rows else None
+        paid_through = add_months(m["dues_from"], -1)
     owed = [r for r in rows if not r.settled and r.month <= now_month] if m["status"] == "active" else []
     overdue = sum(1 for r in owed if r.month < now_month)
     level = "flag" if overdue >= FLAG_OVERDUE else "warning" if overdue >= WARN_OVERDUE else "ok"
@@ -147,14 +154,18 @@ def status(store, member_no: str, *, reader: str | None = None) -> DuesStatus:
 
 def plan(store, member_no: str, months: int) -> list[MonthDue]:
     """The next ``months`` unsettled months, oldest first (past the current month = ahead)."""
-    if not 1 <= months <= MAX_MONTHS_PER_PAYMENT:
+    if isinstance(months, bool) or not isinstance(months, int) \
+            or not 1 <= months <= MAX_MONTHS_PER_PAYMENT:
         raise InvalidInput(f"months must be 1-{MAX_MONTHS_PER_PAYMENT}", "月数不对。")
     m = members.get(store, member_no)
     if m["status"] != "active":
         raise InvalidInput(f"member {member_no} is {m['status']}", "这位党员的组织关系已不在本支部。")
     paid = _paid_by_month(store, member_no)
     now_month = month_of(store.now())
-    horizon = add_months(max([now_month, *paid.keys()]), months + 1)
+    # Far enough to find ``months`` unsettled months past everything paid, the current
+    # month, and the month before dues start (a member whose dues start later).
+    horizon = add_months(max([now_month, add_months(m["dues_from"], -1), *paid.keys()]),
+                         months + 1)
     todo = [r for r in schedule(store, member_no, m["dues_from"], horizon, paid)
             if not r.settled]
     return todo[:months]
@@ -174,6 +185,24 @@ def history(store, member_no: str, *, reader: str | None = None) -> list[dict]:
     return rows
 
 
+def receipt(store, entry_id: str) -> Receipt:
+    """Rebuild the receipt of a ledger entry (a reprint): same number, same check code."""
+    row = store.one("SELECT * FROM ledger WHERE entry_id = ?", [entry_id])
+    if row is None:
+        raise NotFound(f"no ledger entry {entry_id}", "没有找到这笔记录。")
+    member = store.one("SELECT name FROM member WHERE member_no = ?", [row["member_no"]])
+    staff = store.one("SELECT name FROM staff WHERE staff_no = ?", [row["collected_by"]])
+    months = [x[0] for x in store.db.execute(
+        "SELECT month FROM ledger_month WHERE entry_id = ? ORDER BY month", [entry_id])]
+    return Receipt(
+        entry_id=entry_id, receipt_no=row["receipt_no"], member_no=row["member_no"],
+        member_name=member["name"] if member else "", kind=row["kind"], months=months,
+        amount_fen=row["amount_fen"], method=row["method"], collected_by=row["collected_by"],
+        collector_name=staff["name"] if staff else "", recorded_at=row["recorded_at"],
+        terminal_id=row["terminal_id"], branch_name=branch_mod.get(store).name,
+        large=bool(row["large"]), override_reason=row["override_reason"], paid_by=row["paid_by"])
+
+
 def behind(store, min_overdue: int = WARN_OVERDUE) -> list[DuesStatus]:
     """Active members with at least ``min_overdue`` months overdue, most overdue first."""
     out = [status(store, r["member_no"]) for r in members.list_all(store)]
@@ -183,7 +212,7 @@ def behind(store, min_overdue: int = WARN_OVERDUE) -> list[DuesStatus]:
 
 def takings(store, day: str | None = None) -> dict:
     """What was collected on a day (CST), entry by entry, with the total in fen."""
-    day = day or store.now().date().isoformat()
+    day = day or store.now().astimezone(CST).date().isoformat()
     rows = store.all(
         "SELECT l.receipt_no, l.member_no, m.name, l.kind, l.amount_fen, l.collected_by, "
         "l.recorded_at FROM ledger l JOIN member m USING(member_no) "
@@ -192,14 +221,34 @@ def takings(store, day: str | None = None) -> dict:
             "total_yuan": fen_to_yuan(sum(r["amount_fen"] for r in rows))}
 
 
+def _when(text: str | None) -> datetime | None:
+    """A stored ISO timestamp as an aware datetime (naive ones are CST); None if unreadable."""
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=CST) if dt.tzinfo is None else dt
+
+
 def clock_suspect(store) -> str | None:
-    """English reason when the terminal clock looks wrong (earlier than what it already wrote)."""
+    """English reason when the terminal clock looks wrong: earlier than the newest event it
+    wrote, than the latest payment it recorded (until staff confirm the date), or than the
+    hub time seen at the last sync. Times are compared as instants, not as strings."""
+    now_dt = store.now()
+    now = iso(now_dt)
     last = store.one("SELECT at FROM journal ORDER BY seq DESC LIMIT 1")
-    now = iso(store.now())
-    if last and now < last["at"]:
+    last_at = _when(last["at"]) if last else None
+    if last_at and now_dt < last_at:
         return f"terminal clock {now} is earlier than its newest event {last['at']}"
+    mark = store.meta(CLOCK_MARK)
+    mark_at = _when(mark)
+    if mark_at and now_dt < mark_at:
+        return f"terminal clock {now} is earlier than the latest payment recorded at {mark}"
     hub_seen = store.meta("hub_time_seen")
-    if hub_seen and now < hub_seen:
+    hub_at = _when(hub_seen)
+    if hub_at and now_dt < hub_at:
         return f"terminal clock {now} is earlier than the hub time seen at last sync {hub_seen}"
     return None
 
@@ -207,11 +256,11 @@ def clock_suspect(store) -> str | None:
 # -- writing ------------------------------------------------------------------------------
 
 def _next_receipt_no(store) -> str:
-    year = store.now().year
+    year = store.now().astimezone(CST).year
     key = f"receipt_seq:{year}"
     n = int(store.meta(key, "0")) + 1
     store.set_meta(key, str(n))
-    return f"{store.terminal_id[:6].upper()}-{year}-{n:05d}"
+    return f"{store.terminal_id[:8].upper()}-{year}-{n:05d}"
 
 
 def _check_method(method: str, paid_by: str | None) -> None:
@@ -221,19 +270,38 @@ def _check_method(method: str, paid_by: str | None) -> None:
         raise InvalidInput("a payment through a relative names who paid", "请写明代交人的姓名。")
 
 
-def _check_clock(store, date_confirmed: bool) -> None:
+def _check_clock(store, date_confirmed: bool) -> bool:
+    """Raise when the clock looks wrong and staff have not confirmed the date; True when
+    staff confirmed a suspect date (the payment then resets the clock mark)."""
     reason = clock_suspect(store)
     if reason and not date_confirmed:
         raise PolicyError(reason + "; staff must confirm today's date",
                           "终端的时间可能不准，请工作人员核对今天的日期后再确认。")
+    return bool(reason)
+
+
+def _check_confirmation(store, confirmation) -> None:
+    """Money is recorded only with a staff confirmation from :func:`core.branch.confirm`
+    for a staff account of this terminal that is still active."""
+    if not isinstance(confirmation, branch_mod.StaffConfirmation):
+        raise PolicyError("recording money needs a staff confirmation (branch.confirm)",
+                          "需要工作人员输入密码确认。")
+    staff = store.one("SELECT active FROM staff WHERE staff_no = ?", [confirmation.staff_no])
+    if staff is None or not staff["active"]:
+        raise PolicyError(f"staff {confirmation.staff_no} is not an active staff account here",
+                          "这个工作人员账号不能确认收款。")
 
 
 def _insert_entry(store, *, member: dict, kind: str, amount_fen: int, months: list[tuple[str, int]],
                   method: str, paid_by: str | None, confirmation, override_reason: str | None,
-                  large: bool, corrects: str | None, note: str | None) -> Receipt:
+                  large: bool, corrects: str | None, note: str | None,
+                  clock_confirmed: bool = False) -> Receipt:
     entry_id = str(uuid.uuid4())
     at = iso(store.now())
     receipt_no = _next_receipt_no(store)
+    mark = _when(store.meta(CLOCK_MARK))
+    if clock_confirmed or mark is None or store.now() > mark:
+        store.set_meta(CLOCK_MARK, at)
     store.db.execute(
         "INSERT INTO ledger(entry_id, member_no, kind, amount_fen, method, paid_by, collected_by, "
         "receipt_no, recorded_at, terminal_id, override_reason, large, corrects, note) "
@@ -255,6 +323,13 @@ def _insert_entry(store, *, member: dict, kind: str, amount_fen: int, months: li
     payload["note"] = note
     store.record(f"dues.{kind}", payload, actor=f"staff:{confirmation.staff_no}",
                  subject=f"member:{member['member_no']}")
+    if override_reason:
+        # The override itself, with its reason, in the audit chain (the journal event holds
+        # it too, but the chain is what inspectors read).
+        audit.append(store, actor=f"staff:{confirmation.staff_no}", action="dues.override",
+                     subject=f"member:{member['member_no']}",
+                     detail={"entry_id": entry_id, "receipt_no": receipt_no,
+                             "months": [m for m, _ in months], "reason": override_reason})
     return receipt
 
 
@@ -264,7 +339,8 @@ def pay(store, member_no: str, *, months: int, confirmation, method: str = "cash
     """Record cash for the ``months`` oldest unpaid months. ``confirmation`` comes from
     :func:`core.branch.confirm` (the staff PIN)."""
     _check_method(method, paid_by)
-    _check_clock(store, date_confirmed)
+    _check_confirmation(store, confirmation)
+    clock_confirmed = _check_clock(store, date_confirmed)
     b = branch_mod.get(store)
     member = members.get(store, member_no)
     now_month = month_of(store.now())
@@ -287,29 +363,31 @@ def pay(store, member_no: str, *, months: int, confirmation, method: str = "cash
             store, member=member, kind="dues", amount_fen=sum(a for _, a in amounts),
             months=amounts, method=method, paid_by=paid_by, confirmation=confirmation,
             override_reason=(override_reason.strip() if problems else None), large=False,
-            corrects=None, note=note)
+            corrects=None, note=note, clock_confirmed=clock_confirmed)
 
 
 def pay_voluntary(store, member_no: str, *, amount_fen: int, confirmation, method: str = "cash",
                   paid_by: str | None = None, date_confirmed: bool = False,
                   note: str | None = None) -> Receipt:
     """A voluntary extra payment (自愿多交); 1000 yuan or more is flagged as large dues."""
-    if not isinstance(amount_fen, int) or amount_fen <= 0:
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise InvalidInput("a voluntary payment is a positive number of fen", "金额不对。")
     _check_method(method, paid_by)
-    _check_clock(store, date_confirmed)
+    _check_confirmation(store, confirmation)
+    clock_confirmed = _check_clock(store, date_confirmed)
     member = members.get(store, member_no)
     with store.transaction():
         return _insert_entry(store, member=member, kind="voluntary", amount_fen=amount_fen, months=[],
                              method=method, paid_by=paid_by, confirmation=confirmation,
                              override_reason=None, large=amount_fen >= LARGE_DUES_FEN,
-                             corrects=None, note=note)
+                             corrects=None, note=note, clock_confirmed=clock_confirmed)
 
 
 def correct(store, entry_id: str, *, reason: str, confirmation) -> Receipt:
     """Reverse a ledger entry with a compensating row (refund or mistake). Never an edit."""
     if not (reason or "").strip():
         raise InvalidInput("a correction needs a reason", "请写明更正原因。")
+    _check_confirmation(store, confirmation)
     with store.transaction():
         entry = store.one("SELECT * FROM ledger WHERE entry_id = ?", [entry_id])
         if entry is None:

@@ -40,6 +40,13 @@ class Quote:
                 "rule": self.rule, "rule_zh": self.rule_zh, "base_fen": self.base_fen}
 
 
+def _fen(value, what: str, zh: str) -> int:
+    """An amount in integer fen (never a float, never a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{what} must be a whole number of fen, not {value!r}", zh)
+    return value
+
+
 def _band(base_fen: int, bands) -> int:
     for edge, permille in bands:
         if edge is None or base_fen <= edge:
@@ -53,7 +60,9 @@ def quote(category: str, *, income_fen: int | None = None, farmer_fen: int | Non
         raise InvalidInput(f"unknown category {category!r}; one of {', '.join(CATEGORIES)}",
                            "党员类别不对。")
     if category in ("employed", "retired"):
-        if income_fen is None or income_fen < 0:
+        # No income means no quote: a zero income would make a member exempt without the
+        # approval a hardship exemption needs (use hardship(), or another category).
+        if income_fen is None or _fen(income_fen, "income", "请填写每月收入。") <= 0:
             raise InvalidInput(f"{category} needs the monthly income (after tax) in yuan",
                                "请填写每月收入。")
         bands = EMPLOYED_BANDS if category == "employed" else RETIRED_BANDS
@@ -67,7 +76,7 @@ def quote(category: str, *, income_fen: int | None = None, farmer_fen: int | Non
         if farmer_fen is None:
             raise InvalidInput("a farmer's monthly amount (0.20 to 1.00 yuan) is set by the branch",
                                "农民党员的党费由支部在2角到1元之间确定。")
-        if not FARMER_MIN_FEN <= farmer_fen <= FARMER_MAX_FEN:
+        if not FARMER_MIN_FEN <= _fen(farmer_fen, "farmer amount", "金额不对。") <= FARMER_MAX_FEN:
             raise InvalidInput(f"farmer amount {fen_to_yuan(farmer_fen)} is outside 0.20-1.00 yuan",
                                "农民党员每月党费应在2角到1元之间。")
         return Quote(farmer_fen, f"farmer: {fen_to_yuan(farmer_fen)} yuan a month set by the branch",
@@ -78,10 +87,10 @@ def quote(category: str, *, income_fen: int | None = None, farmer_fen: int | Non
 
 def hardship(base: Quote, monthly_fen: int, *, approval_ref: str, reason: str) -> Quote:
     """A reduced amount (or 0, exempt) for a member in hardship, with its approval recorded."""
-    if not approval_ref.strip() or not reason.strip():
+    if not (approval_ref or "").strip() or not (reason or "").strip():
         raise InvalidInput("a hardship reduction needs the approval reference and the reason",
                            "减免党费要写明原因和批准文号。")
-    if not 0 <= monthly_fen <= base.monthly_fen:
+    if not 0 <= _fen(monthly_fen, "hardship amount", "金额不对。") <= base.monthly_fen:
         raise InvalidInput("a hardship amount must be between 0 and the normal amount")
     kind = "exempt" if monthly_fen == 0 else f"reduced to {fen_to_yuan(monthly_fen)} yuan"
     return Quote(monthly_fen, f"hardship: {kind} ({approval_ref}: {reason})",

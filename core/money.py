@@ -7,14 +7,18 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .errors import InvalidInput
 
-_YUAN = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,2}))?\s*$")
+_YUAN = re.compile(r"\s*(\d{1,9})(?:\.(\d{1,2}))?\s*")
 
 
 def yuan_to_fen(text: str | int) -> int:
     """'3000.01' -> 300001. Accepts at most two decimals; rejects negatives and junk."""
+    if isinstance(text, bool):
+        raise InvalidInput(f"not an amount in yuan: {text!r}", "金额格式不对。")
     if isinstance(text, int):
+        if text < 0:
+            raise InvalidInput(f"not an amount in yuan: {text!r}", "金额格式不对。")
         return text * 100
-    m = _YUAN.match(str(text))
+    m = _YUAN.fullmatch(str(text))
     if not m:
         raise InvalidInput(f"not an amount in yuan: {text!r}", "金额格式不对。")
     whole, frac = m.group(1), (m.group(2) or "").ljust(2, "0")
