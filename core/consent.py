@@ -26,8 +26,15 @@ def _write(store, member_no: str, scope: str, granted: bool, method: str,
         raise InvalidInput(f"unknown consent scope {scope!r}; one of {', '.join(SCOPES)}")
     if method not in METHODS:
         raise InvalidInput(f"consent method must be one of {METHODS}")
-    if method == "staff" and not witness:
-        raise InvalidInput("consent witnessed by staff names the staff member")
+    if method == "staff":
+        if not (witness or "").strip():
+            raise InvalidInput("consent witnessed by staff names the staff member",
+                               "请填写见证的工作人员编号。")
+        if not store.one("SELECT 1 FROM staff WHERE staff_no = ? AND active", [witness]):
+            raise InvalidInput(f"witness {witness!r} is not an active staff member of this branch",
+                               "见证人必须是本支部的工作人员。")
+    elif witness:
+        raise InvalidInput("only consent given through staff has a witness")
     if not store.one("SELECT 1 FROM member WHERE member_no = ?", [member_no]):
         raise NotFound(f"no member {member_no}", "没有找到这位党员。")
     row = {"consent_id": str(uuid.uuid4()), "member_no": member_no, "scope": scope,

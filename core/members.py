@@ -23,18 +23,60 @@ from .errors import InvalidInput, NotFound
 STATUSES = ("active", "transferred", "left", "deceased")
 _PHONE = re.compile(r"^\+?\d{5,15}$")
 _MEMBER_NO = re.compile(r"^[A-Za-z0-9-]{1,20}$")
-_HANZI = re.compile(r"^[\u3400-\u9fff·]{1,10}$")
+# Han characters, including the rare ones of extension B and beyond (生僻字 occur in names).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_HANZI = re.compile(rf"^(?=.{{1,10}}$)[{_HAN}]+(?:·[{_HAN}]+)*$")
 LOOKUP_LIMIT = 50
+MAX_SPELLINGS = 64
+# Polyphonic characters read differently as a surname (the first letter of that reading).
+SURNAME_INITIAL = {"单": "s", "曾": "z", "解": "x", "查": "z", "仇": "q", "区": "o", "朴": "p",
+                   "覃": "q", "盖": "g", "翟": "z", "召": "s", "缪": "m", "种": "c", "秘": "b",
+                   "乐": "y", "尉": "y", "长": "z", "员": "y", "繁": "p", "能": "n", "隗": "w"}
 
 
 # -- names --------------------------------------------------------------------------------
 
 def initials_of(name: str) -> list[str]:
-    """All pinyin-initial spellings of a name (several when a character has several readings)."""
-    letters = pinyin(name, style=Style.FIRST_LETTER, heteronym=True, errors="ignore")
-    options = [sorted({s[0].lower() for s in readings if s}) for readings in letters]
-    combos = ["".join(c) for c in itertools.islice(itertools.product(*options), 8)]
-    return sorted(set(combos)) or [""]
+    """All pinyin-initial spellings of a name, the likeliest first.
+
+    The first is the reading in context (what pypinyin picks for the whole name, with the
+    surname reading of a polyphonic first character, see ``SURNAME_INITIAL``); the rest
+    use the other readings of polyphonic characters, each character looked up on its own
+    (phrase matching would hide the surname readings: 单 shan, 曾 zeng, 解 xie, 查 zha).
+    Spellings that swap fewer characters come first, capped at ``MAX_SPELLINGS``.
+    """
+    chars = [c for c in name if re.match(f"[{_HAN}]", c)]
+    if not chars:
+        return [""]
+    context = pinyin("".join(chars), style=Style.FIRST_LETTER, errors="ignore")
+    options: list[list[str]] = []
+    for pos, (ch, ctx) in enumerate(zip(chars, context, strict=False)):
+        first = (ctx[0][:1] if ctx and ctx[0] else "").lower()
+        if pos == 0 and ch in SURNAME_INITIAL:
+            first = SURNAME_INITIAL[ch]
+        others = {s[:1].lower() for s in
+                  pinyin(ch, style=Style.FIRST_LETTER, heteronym=True, errors="ignore")[0] if s}
+        opts = [first] if first else []
+        opts += sorted(others - {first})
+        options.append(opts or [""])
+    spellings = ["".join(c[0] for c in options)]
+    seen = set(spellings)
+    # Swap one character's reading, then two, ... until the cap: names are short, so this
+    # covers every combination of an ordinary 2-4 character name.
+    varying = [i for i, o in enumerate(options) if len(o) > 1]
+    for k in range(1, len(varying) + 1):
+        for positions in itertools.combinations(varying, k):
+            for picks in itertools.product(*(options[i][1:] for i in positions)):
+                letters = [o[0] for o in options]
+                for i, letter in zip(positions, picks, strict=True):
+                    letters[i] = letter
+                spelling = "".join(letters)
+                if spelling not in seen:
+                    seen.add(spelling)
+                    spellings.append(spelling)
+                if len(spellings) >= MAX_SPELLINGS:
+                    return spellings
+    return spellings
 
 
 def grams_of(name: str) -> set[str]:
@@ -101,7 +143,7 @@ def add(store, *, member_no: str, name: str, category: str, income_fen: int | No
             "INSERT INTO member(member_no, name, initials, category, joined, probation, dues_from, "
             "pin_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [member_no, name, inits[0], category, joined, int(probation), dues_from, pin_hash, at, at])
-        _index_name(store, member_no, name, inits)
+        _index_name(store, member_no, name, inits, new=True)
         for p in phone_list:
             store.db.execute("INSERT INTO member_phone(phone, member_no) VALUES (?, ?)", [p, member_no])
         _set_rate(store, member_no, now.year, quote, at)
@@ -113,11 +155,13 @@ def add(store, *, member_no: str, name: str, category: str, income_fen: int | No
     return get(store, member_no)
 
 
-def _index_name(store, member_no: str, name: str, inits: list[str]) -> None:
-    store.db.execute("DELETE FROM member_gram WHERE member_no = ?", [member_no])
-    for g in grams_of(name) | {f"py:{i}" for i in inits}:
-        store.db.execute("INSERT OR IGNORE INTO member_gram(gram, member_no) VALUES (?, ?)",
-                         [g, member_no])
+def _index_name(store, member_no: str, name: str, inits: list[str], *, new: bool) -> None:
+    if not new:
+        # member_gram's key is (gram, member_no): this is a scan, acceptable for a rare
+        # staff correction, not for every add (a new member has no grams to drop).
+        store.db.execute("DELETE FROM member_gram WHERE member_no = ?", [member_no])
+    store.db.conn.executemany("INSERT OR IGNORE INTO member_gram(gram, member_no) VALUES (?, ?)",
+                         [(g, member_no) for g in sorted(grams_of(name) | {f"py:{i}" for i in inits})])
 
 
 def _set_rate(store, member_no: str, year: int, quote: dues_rules.Quote, at: str,
@@ -136,19 +180,24 @@ def fix_rate(store, member_no: str, year: int, *, category: str | None = None,
              income_fen: int | None = None, farmer_fen: int | None = None,
              hardship_fen: int | None = None, approval_ref: str = "", reason: str = "",
              actor: str) -> dues_rules.Quote:
-    """Fix a member's monthly amount for a year. Once any month of that year is paid, the
-    amount is fixed for the year (the regulation) unless it is a hardship approval."""
+    """Fix a member's monthly amount for a year. Once any month of that year is paid (even
+    ahead, at an amount carried over from the year before), the amount is fixed for the
+    year (the regulation) unless it is a hardship approval."""
     m = get(store, member_no)
     category = category or m["category"]
     quote = dues_rules.quote(category, income_fen=income_fen, farmer_fen=farmer_fen)
     if hardship_fen is not None:
         quote = dues_rules.hardship(quote, hardship_fen, approval_ref=approval_ref, reason=reason)
-    paid = store.one("SELECT 1 FROM ledger_month WHERE member_no = ? AND month LIKE ?",
-                     [member_no, f"{year:04d}-%"])
-    existing = store.one("SELECT 1 FROM dues_rate WHERE member_no = ? AND year = ?", [member_no, year])
-    if paid and existing and hardship_fen is None:
+    paid = store.one("SELECT 1 FROM ledger_month WHERE member_no = ? AND month >= ? AND month <= ?",
+                     [member_no, f"{year:04d}-01", f"{year:04d}-12"])
+    # Months of the year already paid were paid at the amount then in force (the year's
+    # own, or one carried over from an earlier year): changing it would leave them over- or
+    # under-paid, so only the same amount (or a hardship approval) can be fixed now.
+    if paid and hardship_fen is None and \
+            quote.monthly_fen != rate_for(store, member_no, year)["monthly_fen"]:
         raise InvalidInput(f"the {year} amount for {member_no} is fixed: months of {year} are paid",
-                           "今年的党费金额已经确定，年内不再调整。")
+                           ("今年" if year == store.now().year else f"{year}年")
+                           + "的党费金额已经确定，年内不再调整。")
     at = iso(store.now())
     with store.transaction():
         if category != m["category"]:
@@ -185,7 +234,7 @@ def update(store, member_no: str, *, actor: str, name: str | None = None,
             inits = initials_of(changes["name"])
             store.db.execute("UPDATE member SET name = ?, initials = ?, updated_at = ? "
                              "WHERE member_no = ?", [changes["name"], inits[0], at, member_no])
-            _index_name(store, member_no, changes["name"], inits)
+            _index_name(store, member_no, changes["name"], inits, new=False)
         if "status" in changes:
             store.db.execute("UPDATE member SET status = ?, updated_at = ? WHERE member_no = ?",
                              [changes["status"], at, member_no])
@@ -236,36 +285,49 @@ def by_phone(store, phone: str) -> list[dict]:
 
 
 def lookup(store, query: str, *, reader: str | None = None, limit: int = LOOKUP_LIMIT) -> list[dict]:
-    """Find members by number, by (part of a) Hanzi name, or by pinyin initials."""
+    """Find members by number, by (part of a) Hanzi name, or by pinyin initials.
+
+    Every branch of the search goes through an index (the member primary key or
+    ``member_gram``); nothing scans the roster. Exact number matches come first, then number
+    prefixes, then name or initials matches (shorter names first). ``reader`` (a staff
+    actor) makes the search audited when it shows anyone.
+    """
     q = (query or "").strip()
-    if not q:
+    if not q or limit <= 0:
         return []
     found: dict[str, dict] = {}
     sel = "SELECT member_no, name, category, status FROM member"
-    # Member number: exact first, then prefix.
-    for row in store.all(f"{sel} WHERE member_no = ? COLLATE NOCASE", [q]):
-        found[row["member_no"]] = row
-    if re.match(r"^[A-Za-z0-9-]+$", q):
-        upper = q.upper()
-        for row in store.all(f"{sel} WHERE member_no >= ? AND member_no < ? ORDER BY member_no "
-                             "LIMIT ?", [upper, upper + "\uffff", limit]):
-            found.setdefault(row["member_no"], row)
+    if _MEMBER_NO.match(q):
+        # Member number: exact first (in any letter case, still through the primary key),
+        # then prefix.
+        spellings = list(dict.fromkeys([q, q.upper(), q.lower()]))
+        for row in store.all(f"{sel} WHERE member_no IN ({', '.join('?' * len(spellings))})",
+                             spellings):
+            found[row["member_no"]] = row
+        for s in spellings:
+            for row in store.all(f"{sel} WHERE member_no > ? AND member_no < ? "
+                                 "ORDER BY member_no LIMIT ?", [s, s + "\uffff", limit]):
+                found.setdefault(row["member_no"], row)
     if re.match(r"^[A-Za-z]+$", q):
         low = q.lower()
         for row in store.all(
                 f"{sel} WHERE member_no IN (SELECT member_no FROM member_gram "
-                "WHERE gram >= ? AND gram < ?) ORDER BY name LIMIT ?",
+                "WHERE gram >= ? AND gram < ?) ORDER BY length(name), name LIMIT ?",
                 [f"py:{low}", f"py:{low}\uffff", limit]):
             found.setdefault(row["member_no"], row)
-    elif re.search(r"[\u3400-\u9fff]", q):
-        key = q[:2]
-        for row in store.all(
-                f"{sel} WHERE member_no IN (SELECT member_no FROM member_gram WHERE gram = ?) "
-                "AND instr(name, ?) > 0 ORDER BY length(name), name LIMIT ?", [key, q, limit]):
-            found.setdefault(row["member_no"], row)
+    elif _HANZI.match(q.replace(" ", "")):
+        chars = q.replace(" ", "").replace("·", "")
+        if chars:
+            # The gram narrows through the index; instr() checks the whole query.
+            for row in store.all(
+                    f"{sel} WHERE member_no IN (SELECT member_no FROM member_gram WHERE gram = ?) "
+                    "AND instr(replace(name, '·', ''), ?) > 0 ORDER BY length(name), name LIMIT ?",
+                    [chars[:2], chars, limit]):
+                found.setdefault(row["member_no"], row)
     result = list(found.values())[:limit]
     if reader and result:
-        store.audit_read(reader, "members", f"lookup {q!r}: {len(result)} found")
+        store.audit_read(reader, "members", f"lookup {q!r}: {len(result)} shown: "
+                         + ",".join(r["member_no"] for r in result))
     return result
 
 

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 
 from .errors import InvalidInput
 
 
+def _check_posted(posted: str) -> str:
+    """``posted`` is an ISO date (2026-11-02) or date-time; newest notices are read first."""
+    text = (posted or "").strip()
+    try:
+        (date if len(text) == 10 else datetime).fromisoformat(text)
+    except ValueError as e:
+        raise InvalidInput(f"notice date must be ISO (YYYY-MM-DD): {posted!r}",
+                           "通知日期格式不对。") from e
+    return text
+
+
 def post(store, *, title: str, body: str, posted: str, actor: str,
          notice_id: str | None = None) -> str:
-    if not title.strip() or not body.strip():
+    """Post (or, with the same ``notice_id``, replace) a notice; journaled and audited."""
+    if not (title or "").strip() or not (body or "").strip():
         raise InvalidInput("a notice needs a title and a body", "通知要有标题和内容。")
+    posted = _check_posted(posted)
     notice_id = notice_id or str(uuid.uuid4())
     with store.transaction():
         store.db.execute("INSERT INTO notice(notice_id, title, body, posted) VALUES (?, ?, ?, ?) "

@@ -1,10 +1,12 @@
 """Lessons, quizzes, study sessions and study hours — and explainable recommendations.
 
-Recommendations never rank by engagement and never narrow what a member sees (DESIGN.md §5):
+Recommendations never rank by engagement and never narrow what a member sees:
     1. lessons the branch assigned and the member has not finished   "支部布置的学习内容"
     2. lessons the member started and did not finish                 "您上次还没有学完"
-    3. everything else, categories the member has seen least first   "您还没学过/很少学…方面的内容"
-Each item carries its reason in plain Chinese.
+    3. lessons not yet opened, round-robin over categories, the least studied first
+                                                 "您还没有学过/学得比较少…方面的内容"
+    4. if room is left, finished lessons to review                    "学过的内容，可以再温习一遍"
+Each item carries its reason in plain Chinese; there are no scores.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
-from .clock import iso
+from .clock import CST, iso
 from .errors import InvalidInput, NotFound
 
 CHANNELS = ("kiosk", "phone")
 PASS_RATIO = 0.6
+MAX_QUESTIONS = 5
 
 
 @dataclass
@@ -26,7 +30,7 @@ class Recommendation:
     title: str
     category: str
     minutes: int
-    reason: str       # "assigned" | "unfinished" | "new_category" | "least_seen" | "review"
+    reason: str       # "assigned" | "unfinished" | "new_category" | "least_seen" | "new_lesson" | "review"
     reason_zh: str
 
     def as_dict(self) -> dict:
@@ -36,14 +40,32 @@ class Recommendation:
 def publish_lesson(store, *, lesson_id: str, title: str, category: str, minutes: int, body: str,
                    quiz: list[dict], assigned: bool = False, audio_sha256: str | None = None,
                    actor: str) -> None:
-    """Add or replace a lesson and its quiz (lessons come from the hub or the demo)."""
-    if not title.strip() or not body.strip():
+    """Add or replace a lesson and its quiz (lessons come from the hub or the demo).
+
+    A quiz question is ``{"question": str, "choices": [2-4 str], "answer": index,
+    "explain": str (optional)}``; a lesson has at most ``MAX_QUESTIONS`` of them."""
+    if not isinstance(lesson_id, str) or not lesson_id.strip():
+        raise InvalidInput("a lesson needs an id")
+    title, body, category = (title or "").strip(), (body or "").strip(), (category or "").strip()
+    if not title or not body:
         raise InvalidInput("a lesson needs a title and a body")
-    if not 1 <= minutes <= 120:
-        raise InvalidInput("lesson minutes must be 1-120")
+    if not category:
+        raise InvalidInput("a lesson needs a category")
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 120:
+        raise InvalidInput("lesson minutes must be a whole number 1-120")
+    quiz = list(quiz or [])
+    if len(quiz) > MAX_QUESTIONS:
+        raise InvalidInput(f"lesson {lesson_id}: at most {MAX_QUESTIONS} quiz questions")
     for i, q in enumerate(quiz):
-        if not 2 <= len(q["choices"]) <= 4 or not 0 <= q["answer"] < len(q["choices"]):
-            raise InvalidInput(f"lesson {lesson_id} question {i + 1}: 2-4 choices and a valid answer")
+        where = f"lesson {lesson_id} question {i + 1}"
+        if not isinstance(q, dict) or not str(q.get("question") or "").strip():
+            raise InvalidInput(f"{where}: no question text")
+        choices, answer = q.get("choices"), q.get("answer")
+        if (not isinstance(choices, list) or not 2 <= len(choices) <= 4
+                or not all(isinstance(c, str) and c.strip() for c in choices)):
+            raise InvalidInput(f"{where}: 2-4 non-empty choices")
+        if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(choices):
+            raise InvalidInput(f"{where}: the answer is the index of one of the choices")
     at = iso(store.now())
     with store.transaction():
         store.db.execute(
@@ -52,14 +74,14 @@ def publish_lesson(store, *, lesson_id: str, title: str, category: str, minutes:
             "title = excluded.title, category = excluded.category, minutes = excluded.minutes, "
             "body = excluded.body, assigned = excluded.assigned, "
             "audio_sha256 = excluded.audio_sha256, published = excluded.published",
-            [lesson_id, title, category, minutes, body.strip(), int(assigned), audio_sha256, at])
+            [lesson_id, title, category, minutes, body, int(assigned), audio_sha256, at])
         store.db.execute("DELETE FROM quiz_question WHERE lesson_id = ?", [lesson_id])
         for i, q in enumerate(quiz):
             store.db.execute(
                 "INSERT INTO quiz_question(lesson_id, idx, question, choices, answer, explain) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [lesson_id, i, q["question"], json.dumps(q["choices"], ensure_ascii=False),
-                 q["answer"], q.get("explain", "")])
+                [lesson_id, i, q["question"].strip(), json.dumps(q["choices"], ensure_ascii=False),
+                 q["answer"], str(q.get("explain") or "").strip()])
         store.record("lesson.published", {"lesson_id": lesson_id, "title": title,
                                            "category": category, "minutes": minutes,
                                            "assigned": assigned, "audio_sha256": audio_sha256,
@@ -88,26 +110,57 @@ def lesson(store, lesson_id: str) -> dict:
 def grade(lesson_row: dict, answers: list[int | None]) -> tuple[int, int, bool]:
     """(correct, questions, passed) for a list of chosen indexes (None = not answered)."""
     quiz = lesson_row["quiz"]
-    correct = sum(1 for q, a in zip(quiz, answers, strict=False) if a == q["answer"])
+    correct = sum(1 for q, a in zip(quiz, answers, strict=False)
+                  if a is not None and a == q["answer"])
     return correct, len(quiz), bool(quiz) and correct >= PASS_RATIO * len(quiz)
 
 
 def record_session(store, *, member_no: str, lesson_id: str, seconds: int, completed: bool,
                    answers: list[int | None] = (), channel: str = "kiosk",
-                   started_at: str | None = None) -> dict:
-    """Write one study session (progress saved as the member goes: call again with more)."""
+                   started_at: str | None = None, session_id: str | None = None) -> dict:
+    """Write one study session: ``seconds`` studied in this sitting, whether the member got
+    to the end, and the quiz answers (chosen indexes, None = not answered).
+
+    Progress is saved as the member goes: the first call returns the session, and later
+    calls with its ``session_id`` replace that sitting's figures (``seconds`` is the
+    sitting's total so far, not an increment), so study hours are never counted twice.
+    Each call journals a ``study.session`` event carrying the whole session; the newest
+    event for a ``session_id`` is the one that counts.
+    """
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {CHANNELS}")
-    if not isinstance(seconds, int) or seconds < 0 or seconds > 24 * 3600:
-        raise InvalidInput("seconds must be 0-86400")
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 24 * 3600:
+        raise InvalidInput("seconds must be a whole number 0-86400")
     if not store.one("SELECT 1 FROM member WHERE member_no = ?", [member_no]):
         raise NotFound(f"no member {member_no}", "没有找到这位党员。")
     row = lesson(store, lesson_id)
-    answers = list(answers)
-    correct, questions, _ = grade(row, answers) if answers else (0, len(row["quiz"]), False)
+    answers = list(answers or [])
+    if len(answers) > len(row["quiz"]) or not all(
+            a is None or (isinstance(a, int) and not isinstance(a, bool)) for a in answers):
+        raise InvalidInput(f"answers are one choice index (or None) per question of {lesson_id}")
+    correct, questions, _ = grade(row, answers)
+    previous = None
+    if session_id is not None:
+        previous = store.one("SELECT member_no, lesson_id, started_at, completed FROM study_session "
+                             "WHERE session_id = ?", [session_id])
+        if previous is None:
+            raise NotFound(f"no study session {session_id}")
+        if (previous["member_no"], previous["lesson_id"]) != (member_no, lesson_id):
+            raise InvalidInput(f"study session {session_id} belongs to another member or lesson")
+    if previous:
+        started = previous["started_at"]
+        completed = bool(completed) or bool(previous["completed"])  # finishing is not undone
+    elif started_at:
+        try:
+            started_dt = datetime.fromisoformat(started_at)
+        except (TypeError, ValueError) as e:
+            raise InvalidInput(f"started_at is not an ISO time: {started_at!r}") from e
+        started = iso(started_dt if started_dt.tzinfo else started_dt.replace(tzinfo=CST))
+    else:
+        started = iso(store.now())
     session = {
-        "session_id": str(uuid.uuid4()), "member_no": member_no, "lesson_id": lesson_id,
-        "started_at": started_at or iso(store.now()), "seconds": seconds,
+        "session_id": session_id or str(uuid.uuid4()), "member_no": member_no,
+        "lesson_id": lesson_id, "started_at": started, "seconds": seconds,
         "completed": bool(completed), "answers": answers, "correct": correct,
         "questions": questions, "channel": channel, "terminal_id": store.terminal_id,
     }
@@ -115,8 +168,11 @@ def record_session(store, *, member_no: str, lesson_id: str, seconds: int, compl
         store.db.execute(
             "INSERT INTO study_session(session_id, member_no, lesson_id, started_at, seconds, "
             "completed, answers, correct, questions, channel, terminal_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [session["session_id"], member_no, lesson_id, session["started_at"], seconds,
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET "
+            "seconds = excluded.seconds, completed = excluded.completed, "
+            "answers = excluded.answers, correct = excluded.correct, "
+            "questions = excluded.questions, channel = excluded.channel",
+            [session["session_id"], member_no, lesson_id, started, seconds,
              int(completed), json.dumps(answers), correct, questions, channel, store.terminal_id])
         store.record("study.session", session, actor=f"member:{member_no}",
                      subject=f"member:{member_no}")
@@ -134,6 +190,10 @@ def hours(store, member_no: str, year: int) -> dict:
 
 
 def recommend(store, member_no: str, limit: int = 6) -> list[Recommendation]:
+    """Up to ``limit`` lessons, each with its reason: assigned and not finished, then
+    started and not finished, then lessons not yet opened taken round-robin over their
+    categories (least studied category first, so no topic fills the list), then, if room is
+    left, finished lessons to review."""
     if not store.one("SELECT 1 FROM member WHERE member_no = ?", [member_no]):
         raise NotFound(f"no member {member_no}", "没有找到这位党员。")
     progress = {r["lesson_id"]: r for r in store.all(
@@ -164,14 +224,19 @@ def recommend(store, member_no: str, limit: int = 6) -> list[Recommendation]:
     for row in fresh:
         by_cat.setdefault(row["category"], []).append(row)
     order = sorted(by_cat, key=lambda c: (seen_per_category.get(c, 0), c))
+    # "Studied less" is said of an opened category only when another was studied more.
+    most = max(seen_per_category.values(), default=0)
     while any(by_cat.values()):
         for cat in order:
             if by_cat[cat]:
                 row = by_cat[cat].pop(0)
-                if seen_per_category.get(cat, 0) == 0:
+                seen = seen_per_category.get(cat, 0)
+                if seen == 0:
                     out.append(rec(row, "new_category", f"您还没有学过“{cat}”方面的内容"))
-                else:
+                elif seen < most:
                     out.append(rec(row, "least_seen", f"“{cat}”方面的内容您学得比较少"))
+                else:
+                    out.append(rec(row, "new_lesson", f"“{cat}”方面还有您没学过的一课"))
     if len(out) < limit:
         for row in all_lessons:
             if row["lesson_id"] in done and not any(r.lesson_id == row["lesson_id"] for r in out):
