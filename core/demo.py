@@ -11,7 +11,7 @@ import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import branch, dues, members, notices, pins, study
+from . import branch, consent, dues, members, notices, pins, study
 from .clock import CST, FixedClock, add_months, month_of, months_between
 from .money import yuan_to_fen
 
@@ -90,6 +90,13 @@ def load(store, demo_dir: Path = DEMO_DIR) -> dict:
                 dues.pay(store, member_no, months=args[0], confirmation=confirmation)
                 payments += 1
         clock.at = now
+        # Demo members agreed, with the secretary as witness, to what the terminal keeps.
+        witness = spec["staff"][0]["staff_no"]
+        for m in spec["members"]:
+            consent.grant(store, m["member_no"], "terminal_records", method="staff", witness=witness)
+            if m.get("phones"):
+                consent.grant(store, m["member_no"], "phone_recognition", method="staff",
+                              witness=witness)
         lesson_files = sorted((demo_dir / "lessons").glob("*.toml"))
         for f in lesson_files:
             lesson = tomllib.loads(f.read_text(encoding="utf-8"))

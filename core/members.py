@@ -275,13 +275,18 @@ def list_all(store, *, status: str | None = "active") -> list[dict]:
 
 
 def by_phone(store, phone: str) -> list[dict]:
-    """Members registered with this phone (caller recognition on the phone line)."""
+    """Members registered with this phone who agreed to be recognised by it (caller
+    recognition on the phone line). Without ``phone_recognition`` consent a caller is asked
+    for the member number instead."""
+    from . import consent
+
     try:
         p = normalize_phone(phone)
     except InvalidInput:
         return []
-    return store.all("SELECT m.member_no, m.name FROM member_phone p JOIN member m USING(member_no) "
+    rows = store.all("SELECT m.member_no, m.name FROM member_phone p JOIN member m USING(member_no) "
                      "WHERE p.phone = ? AND m.status = 'active'", [p])
+    return [r for r in rows if consent.has(store, r["member_no"], "phone_recognition")]
 
 
 def lookup(store, query: str, *, reader: str | None = None, limit: int = LOOKUP_LIMIT) -> list[dict]:

@@ -89,7 +89,9 @@ def test_refuses_unknown_scope_method_or_member(store, member):
 
 
 def test_withdrawing_phone_recognition_deletes_the_phones(store, member):
+    assert members.by_phone(store, "13800000001") == []  # no recognition before consent
     consent.grant(store, member, "phone_recognition", method="voice")
+    consent.grant(store, "QS002", "phone_recognition", method="touch")
     assert [m["member_no"] for m in members.by_phone(store, "13800000001")] == ["QS001"]
     consent.withdraw(store, member, "phone_recognition", method="voice")
     assert members.by_phone(store, "13800000001") == []

@@ -9,7 +9,7 @@ Pins:
     by pinyin initials ("zsf") and their prefix ("zs"), including every reading of a
     polyphonic character (单雄信: "sxx" and "dxx"; 曾: "z" and "c"); no false hits;
   * a lookup with ``reader`` is audited, one without is not;
-  * ``by_phone`` for caller recognition, active members only;
+  * ``by_phone`` for caller recognition, active members who consented only;
   * ``update`` re-indexes the name (the old piece stops finding, the new one finds) and
     changes status and phones; ``rate_for`` carries a year's amount over to the next;
     ``fix_rate`` will not re-price a year once any of its months is paid, even months paid
@@ -22,7 +22,7 @@ from datetime import datetime
 
 import pytest
 
-from core import audit, dues, members
+from core import audit, consent, dues, members
 from core.clock import CST
 from core.errors import InvalidInput, NotFound
 
@@ -250,6 +250,9 @@ def test_get_with_a_reader_is_audited(roster):
 def test_by_phone_finds_active_members_with_any_spelling_of_the_number(store):
     add(store, "QS001", "张三丰", phones=["13800000001"])
     add(store, "QS002", "王秀英", phones=["13800000001", "0571-88000104"])
+    assert members.by_phone(store, "13800000001") == []  # not without their consent
+    for no in ("QS001", "QS002"):
+        consent.grant(store, no, "phone_recognition", method="staff", witness="S01")
     assert sorted(nos(members.by_phone(store, "138-0000 0001"))) == ["QS001", "QS002"]
     assert nos(members.by_phone(store, "057188000104")) == ["QS002"]
     assert members.by_phone(store, "13900000000") == []
