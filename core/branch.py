@@ -25,9 +25,10 @@ def setup(store, *, code: str, name: str, township: str = "", back_pay_limit: in
           pay_ahead_limit: int = 6, actor: str = "system") -> Branch:
     if not name.strip() or not code.strip():
         raise InvalidInput("branch name and code are required", "请填写支部名称。")
-    if store.meta("branch_code"):
-        raise StoreError("this terminal already holds a branch", "这台终端已经属于一个支部。")
+    _check_limits(back_pay_limit, pay_ahead_limit)
     with store.transaction():
+        if store.meta("branch_code"):  # inside the write lock: two setups cannot both pass
+            raise StoreError("this terminal already holds a branch", "这台终端已经属于一个支部。")
         store.db.execute(
             "INSERT INTO branch(code, name, township, back_pay_limit, pay_ahead_limit, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -48,9 +49,14 @@ def get(store) -> Branch:
     return Branch(**row)
 
 
+def _check_limits(*limits) -> None:
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in limits):
+        raise InvalidInput(f"limits are whole numbers of months, zero or more: {limits}",
+                           "月数应该是0或正整数。")
+
+
 def set_policy(store, *, back_pay_limit: int, pay_ahead_limit: int, actor: str) -> Branch:
-    if back_pay_limit < 0 or pay_ahead_limit < 0:
-        raise InvalidInput("limits must be zero or more")
+    _check_limits(back_pay_limit, pay_ahead_limit)
     b = get(store)
     with store.transaction():
         store.db.execute("UPDATE branch SET back_pay_limit = ?, pay_ahead_limit = ?, updated_at = ? "

@@ -19,14 +19,14 @@ from .errors import AuthError, InvalidInput, Locked, NotFound
 
 MAX_TRIES = 5
 LOCK_MINUTES = 15
-_PIN = re.compile(r"^\d{4,6}$")
+_PIN = re.compile(r"[0-9]{4,6}")  # ASCII only: \d takes "１２３４", $ takes "1234\n"
 _hasher = PasswordHasher()  # argon2id, 64 MiB, t=3: slow enough to make guessing a stolen hash costly
 
 _TABLES = {"member": "member_no", "staff": "staff_no"}
 
 
 def check_format(pin: str) -> str:
-    if not isinstance(pin, str) or not _PIN.match(pin):
+    if not isinstance(pin, str) or not _PIN.fullmatch(pin):
         raise InvalidInput("a PIN is 4 to 6 digits", "密码是4到6位数字。")
     return pin
 
@@ -36,46 +36,66 @@ def hash_pin(pin: str) -> str:
 
 
 def verify(store, kind: str, number: str, pin: str, *, actor: str | None = None) -> None:
-    """Check a member's or staff PIN; raise :class:`AuthError` or :class:`Locked`."""
+    """Check a member's or staff PIN; raise :class:`AuthError` or :class:`Locked`.
+
+    Must not run inside a caller's transaction: the failure count is committed before the
+    error is raised, and an outer rollback would hand the guesser a fresh count.
+    """
     table, key = kind, _TABLES[kind]
+    if store.db.conn.in_transaction:
+        raise RuntimeError("pins.verify must not run inside a transaction")
     actor = actor or f"{kind}:{number}"
+    subject = f"{kind}:{number}"
     who = "党员" if kind == "member" else "工作人员"
-    row = store.one(f"SELECT pin_hash, failed_pins, locked_until FROM {table} WHERE {key} = ?",
-                    [number])
+    select = f"SELECT pin_hash, failed_pins, locked_until FROM {table} WHERE {key} = ?"
+    row = store.one(select, [number])
     if row is None:
         raise NotFound(f"no {kind} {number}", f"没有找到这个{who}编号。")
     now = store.now()
-    if row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > now:
-        with store.transaction():
-            audit.append(store, actor=actor, action="pin.refused_locked", subject=f"{kind}:{number}",
-                         detail={"until": row["locked_until"]})
-        raise Locked(f"{kind} {number} is locked until {row['locked_until']}", row["locked_until"])
     ok = False
-    if row["pin_hash"]:
-        try:
-            ok = _hasher.verify(row["pin_hash"], pin if isinstance(pin, str) else "")
-        except (VerificationError, InvalidHashError):
-            ok = False
+    if not _locked(row, now):
+        # argon2 takes ~0.1 s: outside the write lock. The outcome is applied to the row as
+        # it stands once the lock is held, so two tries at once (kiosk and phone line)
+        # each count.
+        ok = _matches(row["pin_hash"], pin)
+    until = None
     with store.transaction():
-        if ok:
+        row = store.one(select, [number])
+        if _locked(row, now):
+            audit.append(store, actor=actor, action="pin.refused_locked", subject=subject,
+                         detail={"until": row["locked_until"]})
+            until = row["locked_until"]
+        elif ok:
             store.db.execute(f"UPDATE {table} SET failed_pins = 0, locked_until = NULL "
                              f"WHERE {key} = ?", [number])
-            audit.append(store, actor=actor, action="pin.ok", subject=f"{kind}:{number}", detail={})
+            audit.append(store, actor=actor, action="pin.ok", subject=subject, detail={})
             return
-        failed = row["failed_pins"] + 1
-        until = None
-        if failed >= MAX_TRIES:
-            until = iso(now + timedelta(minutes=LOCK_MINUTES))
-            failed = 0
-        store.db.execute(f"UPDATE {table} SET failed_pins = ?, locked_until = ? WHERE {key} = ?",
-                         [failed, until, number])
-        audit.append(store, actor=actor, action="pin.locked" if until else "pin.wrong",
-                     subject=f"{kind}:{number}", detail={"until": until} if until else {})
+        else:
+            failed = row["failed_pins"] + 1
+            if failed >= MAX_TRIES:
+                until, failed = iso(now + timedelta(minutes=LOCK_MINUTES)), 0
+            store.db.execute(f"UPDATE {table} SET failed_pins = ?, locked_until = ? WHERE {key} = ?",
+                             [failed, until, number])
+            audit.append(store, actor=actor, action="pin.locked" if until else "pin.wrong",
+                         subject=subject, detail={"until": until} if until else {})
     if until:
-        raise Locked(f"{kind} {number}: {MAX_TRIES} wrong PINs, locked until {until}", until)
+        raise Locked(f"{kind} {number} is locked until {until}", until)
     left = MAX_TRIES - failed
     raise AuthError(f"{kind} {number}: wrong PIN ({left} tries left)",
                     f"密码不对，还可以再试{left}次。", tries_left=left)
+
+
+def _locked(row: dict, now: datetime) -> bool:
+    return bool(row["locked_until"]) and datetime.fromisoformat(row["locked_until"]) > now
+
+
+def _matches(pin_hash: str | None, pin: str) -> bool:
+    if not pin_hash or not isinstance(pin, str):
+        return False
+    try:
+        return _hasher.verify(pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def set_pin(store, kind: str, number: str, pin: str, *, actor: str) -> None:

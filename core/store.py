@@ -35,7 +35,6 @@ PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 10000",
 )
 
 
@@ -54,18 +53,44 @@ def _read_key(path: Path) -> str:
 
 
 def _connect(path: Path, key: str) -> sqlcipher3.Connection:
+    """Open ``path`` with ``key`` without writing anything to it.
+
+    The pragmas that write (WAL mode) are set by :func:`_configure`, only once the file is
+    known to be ours, so a wrong key, a stray empty file or a damaged file stays as it was.
+    """
     # isolation_level=None: we issue BEGIN/COMMIT ourselves (sqlite-utils nests savepoints).
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA cipher_log_level = NONE")  # our errors say it better than stderr noise
-    conn.execute(f"PRAGMA key = \"x'{key}'\"")
     try:
+        conn.execute("PRAGMA cipher_log_level = NONE")  # our errors say it better than stderr noise
+        # Before the first read: another process mid-write must make us wait, not fail
+        # (a "database is locked" on the first read is not a wrong key).
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute(f"PRAGMA key = \"x'{key}'\"")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlcipher3.DatabaseError as e:
         conn.close()
-        raise WrongKey(f"{path}: the key does not open this database, or the file is damaged ({e})") from e
+        raise _open_error(path, e) from e
+    return conn
+
+
+def _open_error(path: Path, e: sqlcipher3.DatabaseError) -> StoreError:
+    """Name what went wrong when opening: a key that does not fit, or a damaged file."""
+    code = getattr(e, "sqlite_errorname", "")
+    if code == "SQLITE_NOTADB":
+        return WrongKey(f"{path}: the key does not open this database, or it is not a database ({e})")
+    if code in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return StoreError(f"{path} is busy (another program holds it): {e}",
+                          "本机数据正被其他程序使用，请稍后再试。")
+    return StoreError(f"{path} cannot be read, the file may be damaged ({e}); it was not changed",
+                      "本机数据文件可能损坏了，数据没有改动，请联系工作人员。")
+
+
+def _configure(conn: sqlcipher3.Connection, path: Path) -> None:
     for pragma in PRAGMAS:
         conn.execute(pragma)
-    return conn
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise StoreError(f"{path}: could not switch to WAL mode (journal_mode is {mode})")
 
 
 class Store:
@@ -81,14 +106,21 @@ class Store:
     @classmethod
     def open(cls, path: str | os.PathLike, clock=None) -> Store:
         path = Path(path)
-        if not path.exists():
+        if not path.is_file():
             raise NoStore(f"no terminal database at {path}; run `lianxin init` first")
         conn = _connect(path, _read_key(path))
         store = cls(sqlite_utils.Database(conn), path, clock)
         try:
-            migrations.apply(store.db)
-            if store.meta("terminal_id") is None:
+            # Ours? Checked before anything writes: SQLite takes an empty file for an empty
+            # database, and migrating it would turn a stray file into a store.
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                "AND name = 'meta'").fetchone() or store.meta("terminal_id") is None:
                 raise StoreError(f"{path} is not a Lianxin terminal database (no terminal id)")
+            _configure(conn, path)
+            migrations.apply(store.db)
+        except sqlcipher3.DatabaseError as e:
+            conn.close()
+            raise _open_error(path, e) from e
         except BaseException:
             conn.close()
             raise
@@ -99,9 +131,11 @@ class Store:
         """Create a new empty store and its key file. Refuses if either already exists."""
         path = Path(path)
         kp = key_path(path)
-        if path.exists() or kp.exists():
+        wal, shm = Path(str(path) + "-wal"), Path(str(path) + "-shm")
+        if any(p.exists() for p in (path, kp, wal, shm)):
             raise StoreError(
-                f"{path} or its key file already exists; refusing to create a new store over it",
+                f"{path}, its key file or its WAL files already exist; "
+                "refusing to create a new store over them",
                 "这台终端已经有数据了，不能重新初始化。",
             )
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,17 +145,20 @@ class Store:
             f.write(key + "\n")
             f.flush()
             os.fsync(f.fileno())
+        conn = None
         try:
             conn = _connect(path, key)
+            _configure(conn, path)
             store = cls(sqlite_utils.Database(conn), path, clock)
             migrations.apply(store.db)
             with store.transaction():
                 store.set_meta("terminal_id", str(uuid.uuid4()))
                 store.set_meta("created_at", iso(store.now()))
         except BaseException:
-            with contextlib.suppress(Exception):
-                conn.close()
-            for p in (path, kp, Path(str(path) + "-wal"), Path(str(path) + "-shm")):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            for p in (path, kp, wal, shm):
                 p.unlink(missing_ok=True)
             raise
         return store
@@ -182,7 +219,14 @@ class Store:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (disk full, a deferred constraint) can leave the transaction
+            # open; the next transaction() would then nest inside it and never commit.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def record(self, event_type: str, payload: dict, *, actor: str, subject: str = "") -> str:
         """Append a journal event and its audit entry. Call inside :meth:`transaction`."""
@@ -195,8 +239,9 @@ class Store:
             "INSERT INTO journal(event_id, type, payload, at) VALUES (?, ?, ?, ?)",
             [event_id, event_type, body, at],
         )
+        # The payload's digest rides in the chain, so an edited journal row is detected too.
         audit.append(self, actor=actor, action=event_type, subject=subject,
-                     detail={"event_id": event_id})
+                     detail={"event_id": event_id, "sha256": audit.digest(body)})
         return event_id
 
     def audit_read(self, actor: str, subject: str, what: str) -> None:
