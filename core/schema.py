@@ -102,3 +102,9 @@ def m001_initial(db):
                 f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
             )
+
+
+@migrations()
+def m002_member_gram_by_member(db):
+    # Renaming a member deletes their grams by member_no: without this index, a full scan.
+    db.execute("CREATE INDEX member_gram_member ON member_gram(member_no)")
