@@ -116,8 +116,10 @@ def main() -> None:
 # The command modules register themselves on `cli`.
 from . import (  # noqa: E402
     dues_cmds,  # noqa: F401
+    kiosk_cmds,  # noqa: F401
     member_cmds,  # noqa: F401
     study_cmds,  # noqa: F401
+    sync_cmds,  # noqa: F401
     terminal_cmds,  # noqa: F401
 )
 

@@ -1,3 +1,11 @@
-"""kiosk: arrives with its own issue (see README)."""
+"""kiosk: the elder-friendly Kivy touchscreen (see kiosk/README.md).
 
-__all__: list[str] = []
+Importing this package does not import Kivy: :func:`prepare` must set Kivy's environment
+first (``kiosk.headless``). The app, the audit and the screenshots live in their modules
+(``kiosk.app``, ``kiosk.audit``, ``kiosk.screenshots``); ``kiosk.entry.main`` is what the
+``lianxin kiosk`` command calls.
+"""
+
+from .headless import prepare
+
+__all__ = ["prepare"]

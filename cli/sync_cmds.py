@@ -1,0 +1,150 @@
+"""``lianxin enroll``, ``lianxin sync`` (terminal side) and ``lianxin hub …`` (the hub)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .main import cli, emit, pass_ctx
+
+
+@cli.command("enroll")
+@click.option("--hub", "hub_url", required=True, help="The hub's URL, e.g. https://hub.example:8443.")
+@click.option("--code", required=True, help="The one-time enrollment code from the hub operator.")
+@click.option("--label", default="", help="A name for this terminal, e.g. 清水村活动室.")
+@pass_ctx
+def enroll_cmd(ctx, hub_url, code, label):
+    """Enroll this terminal with a hub (makes the terminal's own key pair)."""
+    from sync import client
+
+    result = client.enroll(ctx.db_path, hub_url, code, label=label)
+    click.echo(f"已注册到服务中心：{result['branch']['name']}（{result['branch']['code']}）")
+
+
+@cli.command("sync")
+@click.option("--status", "show_status", is_flag=True, help="Show last success, last error and what waits.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def sync_cmd(ctx, show_status, as_json):
+    """Run one sync with the hub and print what moved (or, with --status, the sync state)."""
+    from sync import client
+
+    store = ctx.store()
+    if show_status:
+        st = client.status(store)
+        emit(st, as_json, lambda d: click.echo(
+            f"服务中心：{d['hub_url'] or '未注册'}\n上次成功：{d['last_success'] or '从未'}\n"
+            f"等待发送：{d['waiting_events']} 条" + (
+                f"\n上次错误：{d['last_error']['zh']}（{d['last_error']['error']}）"
+                if d["last_error"] else "")))
+        return
+    report = client.sync_once(store)
+    emit(report, as_json, lambda d: click.echo(
+        f"发送 {d['pushed']} 条（重复 {d['duplicates']}），收到 {d['pulled']} 条，"
+        f"{d['bytes_sent']} 字节上行 / {d['bytes_received']} 字节下行，"
+        f"{d['round_trips']} 次往返，用时 {d['duration_s']} 秒"))
+
+
+# -- the hub -------------------------------------------------------------------------------
+
+@cli.group("hub")
+@click.option("--db", "hub_db", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The hub's database file.")
+@click.pass_context
+def hub_group(ctx, hub_db):
+    """The township/county hub: branches, terminals, content, and the sync server."""
+    ctx.meta["hub_db"] = hub_db
+
+
+def _hub(ctx):
+    from sync.hub import open_hub
+
+    return open_hub(click.get_current_context().meta["hub_db"])
+
+
+@hub_group.command("serve")
+@click.option("--listen", default="127.0.0.1:8440", show_default=True, help="HOST:PORT")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
+@click.pass_context
+def hub_serve(ctx, listen, cert, key):
+    """Serve the sync protocol over HTTP(S)."""
+    from sync.hub import server
+
+    host, port = server.parse_listen(listen)
+    server.serve(ctx.meta["hub_db"], host, port, certfile=cert, keyfile=key)
+
+
+@hub_group.group("branch")
+def hub_branch():
+    """Branches served by this hub."""
+
+
+@hub_branch.command("create")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--township", default="")
+@click.pass_context
+def hub_branch_create(ctx, code, name, township):
+    """Create a branch."""
+    from sync.hub import admin
+
+    admin.create_branch(_hub(ctx), code=code, name=name, township=township)
+    click.echo(f"已建立支部 {code} {name}")
+
+
+@hub_branch.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_branch_list(ctx, as_json):
+    """List branches."""
+    from sync.hub import admin
+
+    emit(admin.list_branches(_hub(ctx)), as_json, lambda rows: [click.echo(
+        f"{r['code']:<12} {r['name']}") for r in rows])
+
+
+@hub_group.command("enroll-code")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--ttl-hours", type=int, default=72, show_default=True)
+@click.pass_context
+def hub_enroll_code(ctx, branch, ttl_hours):
+    """Print a one-time code that enrolls one terminal into BRANCH."""
+    from sync.hub import admin
+
+    click.echo(admin.issue_enroll_code(_hub(ctx), branch, ttl_hours=ttl_hours)["code"])
+
+
+@hub_group.command("demo")
+@click.pass_context
+def hub_demo(ctx):
+    """Load the demo branch (the same branch as the terminal's `lianxin demo`)."""
+    from sync.hub import admin
+
+    emit(admin.load_demo(_hub(ctx)), True)
+
+
+@hub_group.command("terminals")
+@click.option("--branch", help="Only this branch.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_terminals(ctx, branch, as_json):
+    """Terminals with last-seen time, pending events and audit chain state."""
+    from sync.hub import admin
+
+    emit(admin.list_terminals(_hub(ctx), branch), as_json, lambda rows: [click.echo(
+        f"{r['terminal_id'][:8]} {r['branch']:<10} {r['label'] or '-':<10} "
+        f"last seen {r['last_seen'] or 'never'}  pending {r['pending']}  chain {r['chain']}"
+        + ("  REVOKED" if r["revoked"] else "")) for r in rows])
+
+
+@hub_group.command("revoke")
+@click.argument("terminal_id")
+@click.pass_context
+def hub_revoke(ctx, terminal_id):
+    """Revoke a terminal: it is refused from now on."""
+    from sync.hub import admin
+
+    admin.revoke_terminal(_hub(ctx), terminal_id)
+    click.echo(f"已停用终端 {terminal_id}")

@@ -1,0 +1,161 @@
+"""The kiosk app: screens in a ScreenManager above the always-present bar.
+
+The app holds what the whole kiosk shares — the store, the ``speak(text)`` callable, the
+text scale and volume, and the member who has identified (``member``, cleared by 回首页) —
+and moves between screens with :meth:`KioskApp.show`, which fills the screen, switches to
+it with no animation, and says its prompt.
+
+Speech goes through the injected ``speak``: a list-recording function in tests, the
+``voice`` part's TTS on a real kiosk (it can bind to ``volume`` too). The domain is called
+from here and the screens; it never touches widgets.
+
+Run for real with ``KioskApp(store, speak=...).run()``; tests and the audit call
+:meth:`attach` instead, which builds the same tree into Kivy's window without entering
+Kivy's main loop (frames are drawn by :func:`kiosk.drive.pump`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.properties import DictProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from . import theme
+from .headless import DEFAULT_SIZE
+from .screens import REGISTRY, screen_class
+
+_WIDGETS_KV = str(Path(__file__).with_name("widgets.kv"))
+_kv_loaded = False
+
+
+def load_rules() -> None:
+    """The CJK font and the global widget rules, once per process."""
+    global _kv_loaded
+    theme.register_font()
+    if not _kv_loaded:
+        from . import widgets  # noqa: F401  (the classes the rules name)
+
+        Builder.load_file(_WIDGETS_KV)
+        _kv_loaded = True
+
+
+class KioskApp(App):
+    text_scale = NumericProperty(theme.TEXT_SCALES[0])
+    volume = NumericProperty(3)                # 1..theme.VOLUME_LEVELS
+    member = DictProperty({})                  # {} when nobody has identified
+    last_said = StringProperty("")
+
+    def __init__(self, store, *, speak: Callable[[str], None], **kwargs):
+        super().__init__(**kwargs)
+        self.title = "连心"
+        self.store = store
+        self.speak = speak
+        self.pending = ""                      # the personal screen wanted after the PIN
+        self.manager: ScreenManager | None = None
+
+    # -- building ---------------------------------------------------------------------
+    def build(self):
+        from .widgets import Bar
+
+        load_rules()
+        root = BoxLayout(orientation="vertical")
+        self.manager = ScreenManager(transition=NoTransition())
+        root.add_widget(self.manager)
+        root.add_widget(Bar())
+        return root
+
+    def on_start(self):
+        self.show("home")
+
+    def attach(self, size: tuple[int, int] | None = DEFAULT_SIZE):
+        """Build into the (offscreen) window without Kivy's main loop; returns the root."""
+        from kivy.base import EventLoop
+        from kivy.core.window import Window
+
+        EventLoop.ensure_window()
+        if size:
+            Window.size = size
+        self.root = self.build()
+        Window.add_widget(self.root)
+        self.show("home")
+        return self.root
+
+    def detach(self):
+        from kivy.core.window import Window
+
+        if self.root is not None:
+            Window.remove_widget(self.root)
+        self.dispatch("on_stop")          # kv's ``app`` proxy lets go of this app on on_stop
+        if App._running_app is self:
+            App._running_app = None
+
+    # -- moving between screens -----------------------------------------------------------
+    def screen(self, name: str):
+        if not self.manager.has_screen(name):
+            self.manager.add_widget(screen_class(name)(name=name))
+        return self.manager.get_screen(name)
+
+    @property
+    def current(self):
+        return self.manager.current_screen
+
+    def show(self, name: str, **kwargs):
+        screen = self.screen(name)
+        screen.setup(**kwargs)
+        self.manager.current = name
+        self.say(screen.prompt_text())
+        return screen
+
+    def ask_member(self, then: str) -> None:
+        """Personal screens start here: who are you, then the PIN, then ``then``."""
+        if self.member:
+            self.open_personal(then)
+            return
+        self.pending = then
+        self.show("who")
+
+    def logged_in(self, member: dict) -> None:
+        self.member = {"member_no": member["member_no"], "name": member["name"]}
+        self.open_personal(self.pending or "status")
+
+    def open_personal(self, then: str) -> None:
+        # Screens of later issues (study, dues) fall back to the member's own status page.
+        self.pending = ""
+        self.show(then if then in REGISTRY else "status")
+
+    def go_home(self) -> None:
+        """回首页: forget the member (nothing personal stays on screen) and go home."""
+        self.member = {}
+        self.pending = ""
+        for name in REGISTRY:
+            if self.manager.has_screen(name):
+                self.manager.get_screen(name).setup()
+        self.show("home")
+
+    # -- speech and the bar -----------------------------------------------------------
+    def say(self, text: str) -> None:
+        if text:
+            self.last_said = text
+            self.speak(text)
+
+    def button_pressed(self, button) -> None:
+        self.say(button.spoken or button.text)
+
+    def repeat(self) -> None:
+        self.say(self.current.repeat_text())
+
+    def volume_step(self, step: int) -> None:
+        self.volume = max(1, min(theme.VOLUME_LEVELS, self.volume + step))
+        self.say(f"音量{self.volume}")
+
+    def text_step(self, step: int) -> None:
+        scales = theme.TEXT_SCALES
+        i = max(0, min(len(scales) - 1, scales.index(self.text_scale) + step))
+        if scales[i] == self.text_scale:
+            self.say("已经是最大的字了" if step > 0 else "已经是最小的字了")
+        self.text_scale = scales[i]

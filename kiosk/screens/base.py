@@ -1,0 +1,43 @@
+"""What every kiosk screen has: a background, a title, a spoken prompt, a message line.
+
+``setup(**kwargs)`` fills the screen before it is shown (the app calls it, then switches
+to it, then speaks ``prompt_text()``). ``sample(app)`` gives the arguments the audit and
+the screenshots use to show the screen with realistic content (demo branch).
+"""
+
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.properties import ColorProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from .. import theme
+
+
+class KioskScreen(Screen):
+    bg_color = ColorProperty(theme.rgba(theme.BG))
+    title = StringProperty("")
+    message = StringProperty("")       # an error or notice, shown and spoken
+
+    @property
+    def app(self):
+        return App.get_running_app()
+
+    def setup(self, **kwargs) -> None:
+        self.message = ""
+
+    def prompt_text(self) -> str:
+        """What is said when the screen opens (and by 再听一遍)."""
+        raise NotImplementedError
+
+    def repeat_text(self) -> str:
+        return "".join(t for t in (self.message, self.prompt_text()) if t)
+
+    @classmethod
+    def sample(cls, app) -> dict:
+        return {}
+
+    def tell(self, text: str) -> None:
+        """Show ``text`` on the message line and say it."""
+        self.message = text
+        self.app.say(text)

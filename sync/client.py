@@ -1,0 +1,356 @@
+"""The terminal's side of sync (protocol v1): enroll, push, pull, fetch media.
+
+    HubClient        the one HTTP client wrapper: base URL and requests.Session passed in,
+                     versioned User-Agent, timeouts, signing, byte and round-trip counters,
+                     hub clock offset
+    enroll()         make the terminal's Ed25519 key (beside the store, 0600), enroll with a
+                     one-time code, remember the hub in the store's meta table
+    push()           journal + audit since the last acknowledged mark, in gzip batches
+    pull()           pages of the branch log since the cursor (counted only, see below)
+    download_media() a content-addressed file, resumed with Range after a cut
+    sync_once()      push then pull, with a report of what moved; status() what waits
+
+What the terminal keeps (all in ``meta``; sync writes no other core table):
+
+    sync.hub_url, sync.hub_id, sync.branch, sync.enrolled_at
+    sync.pushed_seq, sync.pushed_audit_seq   what the hub acknowledged as durably stored
+    sync.pull_seen                           how far pull has looked (events are not yet
+                                             applied to the store; that takes its own cursor)
+    sync.clock_offset_ms                     hub clock minus terminal clock, last seen
+    sync.last_success, sync.last_error, sync.last_report
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import secrets
+import time
+from collections import Counter
+from pathlib import Path
+
+import requests
+
+from core.clock import iso
+from core.errors import LianxinError
+
+from . import protocol
+
+CLIENT_VERSION = "0.1.0"
+USER_AGENT = f"lianxin/{CLIENT_VERSION} (sync protocol {protocol.PROTOCOL_VERSION})"
+TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
+
+
+class SyncError(LianxinError):
+    """The hub refused a request (``code`` from the protocol) or could not be reached."""
+
+    zh_default = "和服务中心同步没有成功，稍后会再试。"
+
+    def __init__(self, code: str, detail: str, zh: str | None = None, status: int | None = None,
+                 extra: dict | None = None):
+        super().__init__(f"{code}: {detail}", zh)
+        self.code, self.status, self.extra = code, status, extra or {}
+
+
+def key_path(store_path) -> Path:
+    """The terminal's private signing key: beside the database, mode 0600."""
+    return Path(str(store_path) + ".ed25519")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class HubClient:
+    """One hub, one terminal identity, one ``requests.Session``."""
+
+    def __init__(self, base_url: str, *, terminal_id: str | None = None, key=None,
+                 session: requests.Session | None = None, timeout=TIMEOUT,
+                 offset_ms: int = 0, clock_ms=_now_ms):
+        self.base_url = base_url.rstrip("/")
+        self.terminal_id, self.key = terminal_id, key
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.timeout = timeout
+        self.offset_ms = offset_ms     # hub clock minus ours; requests are signed in hub time
+        self.clock_ms = clock_ms
+        self.bytes_sent = self.bytes_received = self.round_trips = 0
+
+    def request(self, method: str, path: str, *, params: dict | None = None,
+                body: dict | None = None, compress: bool = False, signed: bool = True,
+                headers: dict | None = None, stream: bool = False) -> requests.Response:
+        """Send one request (signed unless told otherwise) and return the 2xx response.
+
+        A refusal raises :class:`SyncError` with the hub's code; a ``stale_time`` refusal
+        is retried once in the hub's time."""
+        raw = b""
+        hdrs = dict(headers or {})
+        if body is not None:
+            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+            if compress:
+                raw = gzip.compress(raw, compresslevel=6)
+                hdrs["Content-Encoding"] = "gzip"
+        for attempt in (1, 2):
+            response = self._send(method, path, params, raw, hdrs, signed, stream)
+            if response.ok:
+                return response
+            err = self._error(response)
+            if err.code == "stale_time" and attempt == 1 and "hub_time" in err.extra:
+                self.offset_ms = int(err.extra["hub_time"]) - self.clock_ms()
+                continue
+            raise err
+        raise AssertionError("unreachable")
+
+    def _send(self, method, path, params, raw, hdrs, signed, stream) -> requests.Response:
+        prep = self.session.prepare_request(
+            requests.Request(method, self.base_url + path, params=params,
+                             data=raw if raw else None, headers=hdrs))
+        if signed:
+            local = self.clock_ms()
+            t, nonce = str(local + self.offset_ms), secrets.token_hex(16)
+            prep.headers.update({
+                protocol.H_TERMINAL: self.terminal_id, protocol.H_TIME: t,
+                protocol.H_NONCE: nonce, protocol.H_LOCAL_TIME: str(local),
+                protocol.H_SIGNATURE: protocol.sign(self.key, method, prep.path_url, t, nonce, raw),
+            })
+        try:
+            response = self.session.send(prep, timeout=self.timeout, stream=stream)
+        except requests.RequestException as e:
+            raise SyncError("network", f"{method} {path}: {e}",
+                            "连不上服务中心，稍后会再试。") from e
+        self.round_trips += 1
+        self.bytes_sent += len(raw)
+        hub_time = response.headers.get(protocol.H_HUB_TIME, "")
+        if hub_time.isdigit():
+            self.offset_ms = int(hub_time) - self.clock_ms()
+        if not stream:
+            length = response.headers.get("Content-Length", "")
+            self.bytes_received += int(length) if length.isdigit() else len(response.content)
+        return response
+
+    @staticmethod
+    def _error(response: requests.Response) -> SyncError:
+        try:
+            err = response.json()["error"]
+            code, message, zh = err["code"], err["message"], err.get("message_zh")
+            extra = {k: v for k, v in err.items() if k not in ("code", "message", "message_zh")}
+        except (ValueError, KeyError, TypeError):
+            code, message, zh, extra = "http_error", response.text[:200], None, {}
+        return SyncError(code, f"{message} (HTTP {response.status_code})", zh,
+                         response.status_code, extra)
+
+
+# -- enrollment ------------------------------------------------------------------------
+
+def _load_or_make_key(path: Path):
+    """The key made by an earlier attempt (whose answer may have been lost) or a new one."""
+    if path.exists():
+        return protocol.load_private_key(path.read_bytes())
+    key = protocol.new_private_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(protocol.private_key_pem(key))
+        f.flush()
+        os.fsync(f.fileno())
+    return key
+
+
+def enroll(store_path, hub_url: str, code: str, *, label: str = "",
+           session: requests.Session | None = None, clock=None) -> dict:
+    """Enroll the terminal at ``store_path`` with the hub, using a one-time code."""
+    from core.store import Store
+
+    store = Store.open(store_path, clock=clock)
+    try:
+        if store.meta("sync.hub_url"):
+            raise SyncError("already_enrolled", f"this terminal is enrolled at "
+                            f"{store.meta('sync.hub_url')}", "这台终端已经注册过了。")
+        key = _load_or_make_key(key_path(store.path))
+        client = HubClient(hub_url, terminal_id=store.terminal_id, key=key, session=session)
+        body = {"code": code, "terminal_id": store.terminal_id,
+                "public_key": protocol.public_key_b64(key), "label": label}
+        if store.meta("branch_code"):
+            body["branch_code"] = store.meta("branch_code")
+        result = client.request("POST", "/v1/enroll", body=body).json()
+        with store.transaction():
+            store.set_meta("sync.hub_url", client.base_url)
+            store.set_meta("sync.hub_id", result["hub_id"] or "")
+            store.set_meta("sync.branch", result["branch"]["code"])
+            store.set_meta("sync.enrolled_at", iso(store.now()))
+            store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
+        return result
+    finally:
+        store.close()
+
+
+def open_client(store, *, session: requests.Session | None = None, **kw) -> HubClient:
+    """The client for an enrolled terminal's hub."""
+    hub_url = store.meta("sync.hub_url")
+    if not hub_url:
+        raise SyncError("not_enrolled", "this terminal is not enrolled at a hub",
+                        "这台终端还没有在服务中心注册，请先注册。")
+    key = protocol.load_private_key(key_path(store.path).read_bytes())
+    return HubClient(hub_url, terminal_id=store.terminal_id, key=key, session=session,
+                     offset_ms=int(store.meta("sync.clock_offset_ms", "0") or 0), **kw)
+
+
+# -- push ------------------------------------------------------------------------------
+
+def _batch(store, after_audit: int, limit: int) -> tuple[list[dict], list[dict]]:
+    """The next audit entries and the journal events they record (each event travels with
+    its entry, so the hub can check the payload against the chain)."""
+    entries = store.all("SELECT seq, at, actor, action, subject, detail, prev_hash, hash "
+                        "FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", [after_audit, limit])
+    ids = [eid for eid, _ in (protocol.event_of_entry(e["detail"]) for e in entries) if eid]
+    events = []
+    if ids:
+        marks = ",".join("?" * len(ids))
+        events = store.all(f"SELECT seq, event_id, type, payload, at FROM journal "
+                           f"WHERE event_id IN ({marks}) ORDER BY seq", ids)
+    return events, entries
+
+
+def push(store, client: HubClient, *, batch: int = protocol.PUSH_BATCH) -> dict:
+    """Ship the journal and audit chain the hub does not have yet; returns what moved."""
+    pushed_audit = int(store.meta("sync.pushed_audit_seq", "0") or 0)
+    head = store.one("SELECT coalesce(max(seq), 0) AS s FROM journal")["s"]
+    totals = {"batches": 0, "applied": 0, "duplicates": 0, "stored_seq": None}
+    rewound = False
+    while True:
+        events, entries = _batch(store, pushed_audit, batch)
+        if not entries:
+            break
+        try:
+            result = client.request("POST", "/v1/push", compress=True,
+                                    body={"events": events, "audit": entries,
+                                          "head_seq": head}).json()
+        except SyncError as e:
+            # The hub holds less than we thought (restored from a backup): start from its
+            # marks, once.
+            hub_audit = e.extra.get("audit_seq")
+            if (e.code in ("seq_gap", "audit_gap") and not rewound
+                    and isinstance(hub_audit, int) and hub_audit < pushed_audit):
+                pushed_audit, rewound = hub_audit, True
+                continue
+            raise
+        if result["audit_seq"] <= pushed_audit and result["applied"] == 0:
+            raise SyncError("no_progress", f"the hub stored nothing of the batch after audit "
+                            f"entry {pushed_audit}")
+        pushed_audit = result["audit_seq"]
+        with store.transaction():
+            store.set_meta("sync.pushed_seq", str(result["stored_seq"]))
+            store.set_meta("sync.pushed_audit_seq", str(result["audit_seq"]))
+        totals["batches"] += 1
+        totals["applied"] += result["applied"]
+        totals["duplicates"] += result["duplicates"]
+        totals["stored_seq"] = result["stored_seq"]
+    return totals
+
+
+# -- pull ------------------------------------------------------------------------------
+
+def pull(store, client: HubClient, *, limit: int = protocol.PULL_PAGE) -> dict:
+    """Read the branch log since the last position, page by page, and count what came.
+
+    Applying pulled events to the store is not done yet, so the applied-cursor is not
+    moved: only ``sync.pull_seen``, for the status line."""
+    cursor = 0
+    counts: Counter[str] = Counter()
+    pages = 0
+    while True:
+        data = client.request("GET", "/v1/pull", params={"cursor": cursor, "limit": limit}).json()
+        pages += 1
+        for ev in data["events"]:
+            counts[ev["type"]] += 1
+        cursor = data["next_cursor"]
+        with store.transaction():
+            store.set_meta("sync.pull_seen", str(cursor))
+        if not data["more"]:
+            break
+    return {"pages": pages, "events": sum(counts.values()), "by_type": dict(counts),
+            "cursor": cursor}
+
+
+# -- media -----------------------------------------------------------------------------
+
+def download_media(client: HubClient, sha256: str, dest: Path) -> dict:
+    """Fetch ``sha256`` into ``dest``, resuming a ``dest.part`` left by a cut download;
+    the file is checked against its hash before it takes its name."""
+    dest = Path(dest)
+    if dest.exists() and hashlib.sha256(dest.read_bytes()).hexdigest() == sha256:
+        return {"sha256": sha256, "bytes": 0, "resumed_from": None}
+    part = Path(str(dest) + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    try:
+        response = client.request("GET", f"/v1/media/{sha256}", headers=headers, stream=True)
+    except SyncError as e:
+        if e.status == 416:  # the part is whole (or wrong): check it below / start over
+            response = None
+        else:
+            raise
+    got = 0
+    if response is not None:
+        mode = "ab" if response.status_code == 206 else "wb"
+        with response, part.open(mode) as f:
+            for chunk in response.iter_content(64 * 1024):
+                f.write(chunk)
+                got += len(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        client.bytes_received += got
+    h = hashlib.sha256()
+    with part.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    if h.hexdigest() != sha256:
+        part.unlink()
+        raise SyncError("media_mismatch", f"downloaded media does not hash to {sha256}",
+                        "下载的文件不完整，会重新下载。")
+    os.replace(part, dest)
+    return {"sha256": sha256, "bytes": got, "resumed_from": have or None}
+
+
+# -- one sync --------------------------------------------------------------------------
+
+def sync_once(store, *, session: requests.Session | None = None) -> dict:
+    """Push, then pull; record the outcome in meta and return what moved."""
+    started = time.monotonic()
+    client = open_client(store, session=session)
+    try:
+        pushed = push(store, client)
+        pulled = pull(store, client)
+    except LianxinError as e:
+        with store.transaction():
+            store.set_meta("sync.last_error", json.dumps(
+                {"at": iso(store.now()), "error": e.detail, "zh": e.zh}, ensure_ascii=False))
+            store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
+        raise
+    report = {"pushed": pushed["applied"], "duplicates": pushed["duplicates"],
+              "batches": pushed["batches"], "pulled": pulled["events"],
+              "pulled_by_type": pulled["by_type"], "media": 0,
+              "bytes_sent": client.bytes_sent, "bytes_received": client.bytes_received,
+              "round_trips": client.round_trips,
+              "duration_s": round(time.monotonic() - started, 3),
+              "clock_offset_ms": client.offset_ms}
+    with store.transaction():
+        store.set_meta("sync.last_success", iso(store.now()))
+        store.set_meta("sync.last_report", json.dumps(report, ensure_ascii=False))
+        store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
+    return report
+
+
+def status(store) -> dict:
+    """What the staff screen shows: hub, last success and error, what waits to be sent."""
+    head = store.one("SELECT coalesce(max(seq), 0) AS s FROM journal")["s"]
+    pushed = int(store.meta("sync.pushed_seq", "0") or 0)
+    last_error = store.meta("sync.last_error")
+    return {"hub_url": store.meta("sync.hub_url"), "branch": store.meta("sync.branch"),
+            "enrolled_at": store.meta("sync.enrolled_at"),
+            "last_success": store.meta("sync.last_success"),
+            "last_error": json.loads(last_error) if last_error else None,
+            "waiting_events": max(0, head - pushed), "pushed_seq": pushed,
+            "clock_offset_ms": int(store.meta("sync.clock_offset_ms", "0") or 0)}

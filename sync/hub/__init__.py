@@ -1,0 +1,27 @@
+"""The hub: one service for many branches (storage, the HTTP app, administration).
+
+    storage.py   every SQL statement (SQLite now; another database can slot in here)
+    service.py   what each endpoint does, without HTTP
+    app.py       the FastAPI app: thin handlers over service
+    admin.py     operator functions behind ``lianxin hub …``
+    server.py    uvicorn runner (``python -m sync.hub.server``)
+"""
+
+from __future__ import annotations
+
+from .storage import HubStorage
+
+__all__ = ["HubStorage", "open_hub"]
+
+
+def open_hub(path) -> HubStorage:
+    """Open (or create) a hub database and give it its hub id on first use."""
+    from .admin import ensure_hub_id
+
+    storage = HubStorage.open(path)
+    try:
+        ensure_hub_id(storage)
+    except BaseException:
+        storage.close()
+        raise
+    return storage

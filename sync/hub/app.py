@@ -1,0 +1,244 @@
+"""The hub's HTTP surface (protocol v1, docs/sync-protocol.md) as a FastAPI app.
+
+Handlers are thin: read the raw body (bounded, gunzipped), hand it to one function of
+:mod:`sync.hub.service` in a worker thread, and turn a :class:`ProtocolError` into its 4xx
+JSON. Every response, error or not, is JSON (media bytes aside) and carries the hub's
+time. Bad input of any kind is a 4xx, never a 5xx.
+
+    create_app(storage, now_ms=..., max_body=...)  -> FastAPI
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import zlib
+from collections.abc import Callable
+
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from .. import protocol
+from ..protocol import ProtocolError
+from . import service
+from .storage import HubStorage
+
+_DRAIN_FACTOR = 4          # read (and drop) an oversized body up to this many times the limit
+_GZIP_FROM = 1024          # compress JSON answers from this size on, if the client accepts it
+_CHUNK = 64 * 1024
+
+_ENROLL_SCHEMA = {
+    "type": "object", "required": ["code", "terminal_id", "public_key"],
+    "properties": {
+        "code": {"type": "string"}, "terminal_id": {"type": "string"},
+        "public_key": {"type": "string", "description": "base64 of the raw 32-byte key"},
+        "label": {"type": "string"}, "branch_code": {"type": "string"},
+    },
+}
+_PUSH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "head_seq": {"type": "integer", "minimum": 0},
+        "events": {"type": "array", "maxItems": protocol.PUSH_BATCH, "items": {
+            "type": "object", "required": list(protocol.EVENT_FIELDS),
+            "properties": {"seq": {"type": "integer", "minimum": 1},
+                           **{k: {"type": "string"} for k in protocol.EVENT_FIELDS[1:]}}}},
+        "audit": {"type": "array", "maxItems": protocol.PUSH_BATCH, "items": {
+            "type": "object", "required": list(protocol.AUDIT_FIELDS),
+            "properties": {"seq": {"type": "integer", "minimum": 1},
+                           **{k: {"type": "string"} for k in protocol.AUDIT_FIELDS[1:]}}}},
+    },
+}
+
+
+def _body_doc(schema: dict) -> dict:
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}}}
+
+
+def _error(code: str, detail: str | None = None) -> JSONResponse:
+    e = ProtocolError(code, detail)
+    return JSONResponse(e.as_dict(), status_code=e.status)
+
+
+def _json(request: Request, data, status: int = 200) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers = {}
+    if len(body) >= _GZIP_FROM and "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def _signed_path(request: Request) -> str:
+    """The path and query exactly as the client sent them (what it signed)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    query = request.scope.get("query_string") or b""
+    return (raw + (b"?" + query if query else b"")).decode("latin-1")
+
+
+async def _raw_body(request: Request, max_body: int) -> bytes:
+    """The body as sent, at most ``max_body`` bytes; a larger one is drained and refused."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > max_body * _DRAIN_FACTOR):
+        raise ProtocolError("body_too_large")
+    chunks, total = [], 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > max_body * _DRAIN_FACTOR:
+                raise ProtocolError("body_too_large")
+            if total <= max_body:
+                chunks.append(chunk)
+    except ClientDisconnect as e:
+        raise ProtocolError("bad_request", "the client went away mid-body") from e
+    if total > max_body:
+        raise ProtocolError("body_too_large")
+    return b"".join(chunks)
+
+
+def _decode(request: Request, raw: bytes, max_body: int) -> dict:
+    """Gunzip (if so encoded) within the size limit and parse a JSON object."""
+    ctype = request.headers.get("content-type", "application/json")
+    if ctype.split(";")[0].strip().lower() not in ("application/json", ""):
+        raise ProtocolError("unsupported_media_type")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = d.decompress(raw, max_body + 1)
+        except zlib.error as e:
+            raise ProtocolError("bad_encoding", str(e)) from e
+        if len(body) > max_body:
+            raise ProtocolError("body_too_large")
+        if not d.eof:
+            raise ProtocolError("bad_encoding", "the gzip stream is truncated")
+    elif encoding == "identity":
+        body = raw
+    else:
+        raise ProtocolError("bad_encoding", f"unsupported Content-Encoding {encoding!r}")
+    return protocol.parse_json_object(body)
+
+
+def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
+               max_body: int = protocol.MAX_BODY) -> FastAPI:
+    """The hub app over an open :class:`HubStorage`; ``now_ms`` is the hub's clock."""
+    clock = now_ms or (lambda: int(time.time() * 1000))
+    app = FastAPI(title="Lianxin hub", version=f"protocol {protocol.PROTOCOL_VERSION}",
+                  docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def hub_time(request: Request, call_next):
+        response = await call_next(request)
+        response.headers[protocol.H_HUB_TIME] = str(clock())
+        return response
+
+    @app.exception_handler(ProtocolError)
+    async def protocol_error(request: Request, e: ProtocolError):
+        headers = {}
+        if e.code == "range_not_satisfiable":
+            headers["Content-Range"] = f"bytes */{e.extra.get('size', 0)}"
+        return JSONResponse(e.as_dict(), status_code=e.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, e: RequestValidationError):
+        where = "; ".join(f"{'.'.join(map(str, err.get('loc', ())))}: {err.get('msg')}"
+                          for err in e.errors())
+        return _error("bad_request", where[:500])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "bad_request")
+        return _error(code)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, e: Exception):
+        return _error("internal", type(e).__name__)
+
+    async def _signed(request: Request) -> tuple[bytes, service.Caller]:
+        raw = await _raw_body(request, max_body)
+        caller = await run_in_threadpool(service.authenticate, storage, request.headers,
+                                         request.method, _signed_path(request), raw, clock())
+        return raw, caller
+
+    @app.get("/health")
+    async def health():
+        return {"ok": True}
+
+    @app.get("/v1/info")
+    async def info():
+        return {"protocol": protocol.PROTOCOL_VERSION, "hub_id": storage.meta("hub_id"),
+                "hub_time": clock()}
+
+    @app.post("/v1/enroll", openapi_extra=_body_doc(_ENROLL_SCHEMA))
+    async def enroll(request: Request):
+        raw = await _raw_body(request, max_body)
+        data = _decode(request, raw, max_body)
+        result = await run_in_threadpool(service.enroll, storage, data, request.headers,
+                                         request.method, _signed_path(request), raw, clock())
+        return _json(request, result)
+
+    @app.post("/v1/push", openapi_extra=_body_doc(_PUSH_SCHEMA))
+    async def push(request: Request):
+        raw, caller = await _signed(request)
+        data = _decode(request, raw, max_body)
+        result = await run_in_threadpool(service.push, storage, caller, data, clock())
+        return _json(request, result)
+
+    @app.get("/v1/pull")
+    async def pull(request: Request, cursor: int = Query(0, ge=0, lt=2**62),
+                   limit: int = Query(protocol.PULL_PAGE, ge=1, le=protocol.PULL_PAGE)):
+        _, caller = await _signed(request)
+        result = await run_in_threadpool(service.pull, storage, caller, cursor, limit)
+        return _json(request, result)
+
+    @app.get("/v1/media/{sha256}")
+    async def media(request: Request, sha256: str):
+        _, caller = await _signed(request)
+        row = await run_in_threadpool(service.media, storage, caller, sha256)
+        size = row["size"]
+        start, end = _range(request.headers.get("range"), size)
+        headers = {"Accept-Ranges": "bytes", "ETag": f'"{sha256}"',
+                   "Content-Length": str(end - start)}
+        status = 200
+        if request.headers.get("range"):
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        return StreamingResponse(_file_chunks(row["file"], start, end), status_code=status,
+                                 media_type="application/octet-stream", headers=headers)
+
+    return app
+
+
+def _range(header: str | None, size: int) -> tuple[int, int]:
+    """``bytes=N-`` or ``bytes=N-M`` (one range) -> [start, end); no header -> the whole file."""
+    if not header:
+        return 0, size
+    unit, _, spec = header.partition("=")
+    first, dash, last = spec.strip().partition("-")
+    if (unit.strip().lower() != "bytes" or not dash or "," in spec
+            or not first.isdigit() or (last and not last.isdigit())):
+        raise ProtocolError("range_not_satisfiable", f"unsupported Range {header[:80]!r}",
+                            size=size)
+    start = int(first)
+    end = min(int(last) + 1, size) if last else size
+    if start >= size or end <= start:
+        raise ProtocolError("range_not_satisfiable", size=size)
+    return start, end
+
+
+def _file_chunks(path, start: int, end: int):
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            chunk = f.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            yield chunk

@@ -1,0 +1,175 @@
+"""What the hub does for a terminal's request, without HTTP: each endpoint calls one of these.
+
+    authenticate   signature, time window, replay window, revocation
+    enroll         one-time code -> terminal bound to a branch
+    push           a batch checked (sync.protocol) and applied in one transaction
+    pull           a page of the terminal's own branch log
+    media          a content-addressed file the terminal's branch may fetch
+
+Refusals are :class:`~sync.protocol.ProtocolError`; nothing here writes a partial batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+
+from core.clock import iso
+
+from .. import protocol
+from ..protocol import ProtocolError
+from .storage import HubStorage
+
+
+def _now_iso(now_ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return iso(datetime.fromtimestamp(now_ms / 1000, tz=UTC))
+
+
+def code_hash(code: str) -> str:
+    """Codes are typed by people: case, spaces and dashes do not matter."""
+    normal = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Caller:
+    terminal_id: str
+    branch: str
+
+
+def authenticate(storage: HubStorage, headers, method: str, path_with_query: str, body: bytes,
+                 now_ms: int) -> Caller:
+    """Who signed this request; refuses (401/403) anything that is not a live terminal's."""
+    auth = protocol.parse_auth_headers(headers)
+    terminal = storage.get_terminal(auth.terminal_id)
+    if terminal is None:
+        raise ProtocolError("unknown_terminal")
+    public = protocol.load_public_key(terminal["public_key"])
+    if not protocol.verify(public, auth.signature, method, path_with_query, str(auth.time_ms),
+                           auth.nonce, body):
+        raise ProtocolError("bad_signature")
+    protocol.check_time(auth.time_ms, now_ms)
+    if not storage.use_nonce(auth.terminal_id, auth.nonce, auth.time_ms,
+                             now_ms - protocol.TIME_WINDOW_MS):
+        raise ProtocolError("replay")
+    if terminal["revoked_at"]:
+        raise ProtocolError("terminal_revoked", revoked_at=terminal["revoked_at"])
+    offset = _local_offset(headers, now_ms)
+    storage.touch_terminal(auth.terminal_id, _now_iso(now_ms), offset)
+    return Caller(auth.terminal_id, terminal["branch"])
+
+
+def _local_offset(headers, now_ms: int) -> int | None:
+    """The terminal's own clock minus the hub's (the signed time is hub-adjusted)."""
+    local = headers.get(protocol.H_LOCAL_TIME)
+    if local and local.isascii() and local.isdigit() and len(local) <= 15:
+        return int(local) - now_ms
+    return None
+
+
+def enroll(storage: HubStorage, data: dict, headers, method: str, path: str, body: bytes,
+           now_ms: int) -> dict:
+    """Bind a new terminal to the code's branch. The request is signed with the key being
+    enrolled (proof that the caller holds it); the terminal id is the store's own."""
+    code, terminal_id = data.get("code"), data.get("terminal_id")
+    public_key, label = data.get("public_key"), data.get("label", "")
+    branch_code = data.get("branch_code")
+    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+        raise ProtocolError("bad_request", "code must be a string")
+    if not protocol.valid_terminal_id(terminal_id):
+        raise ProtocolError("bad_request", "terminal_id must be 1-64 letters, digits, - or _")
+    if not isinstance(public_key, str) or not isinstance(label, str) or len(label) > 200:
+        raise ProtocolError("bad_request", "public_key and label must be strings")
+    if branch_code is not None and not isinstance(branch_code, str):
+        raise ProtocolError("bad_request", "branch_code must be a string")
+    public = protocol.load_public_key(public_key)
+    auth = protocol.parse_auth_headers(headers)
+    if auth.terminal_id != terminal_id:
+        raise ProtocolError("bad_request", f"{protocol.H_TERMINAL} differs from terminal_id")
+    if not protocol.verify(public, auth.signature, method, path, str(auth.time_ms), auth.nonce,
+                           body):
+        raise ProtocolError("bad_signature", "enrollment must be signed with the enrolled key")
+    protocol.check_time(auth.time_ms, now_ms)
+    at = _now_iso(now_ms)
+    digest = code_hash(code)
+    with storage.transaction():
+        row = storage.get_code(digest)
+        if row is None or row["expires_ms"] < now_ms:
+            raise ProtocolError("bad_code")
+        existing = storage.get_terminal(terminal_id)
+        resent = (row["used_by"] == terminal_id and existing is not None
+                  and existing["public_key"] == public_key and not existing["revoked_at"])
+        if row["used_at"] is not None and not resent:
+            raise ProtocolError("bad_code")
+        if branch_code is not None and branch_code != row["branch"]:
+            raise ProtocolError("wrong_branch", f"this terminal holds branch {branch_code!r}, "
+                                f"the code is for {row['branch']!r}")
+        if row["used_at"] is None:
+            if existing is not None:
+                raise ProtocolError("already_enrolled")
+            storage.use_code(digest, terminal_id, at)
+            storage.insert_terminal(terminal_id=terminal_id, branch=row["branch"],
+                                    public_key=public_key, label=label, at=at)
+        # else: the same terminal resending its enrollment (the answer was lost).
+        branch = storage.get_branch(row["branch"])
+    return {"terminal_id": terminal_id, "hub_id": storage.meta("hub_id"), "hub_time": now_ms,
+            "protocol": protocol.PROTOCOL_VERSION,
+            "branch": {k: branch[k] for k in ("code", "name", "township")}}
+
+
+def push(storage: HubStorage, caller: Caller, data: dict, now_ms: int) -> dict:
+    """Check a batch against what the hub holds and apply its new part in one transaction."""
+    events, entries = protocol.parse_batch(data)
+    head = data.get("head_seq")
+    if head is not None and (isinstance(head, bool) or not isinstance(head, int) or head < 0):
+        raise ProtocolError("bad_batch", "head_seq must be a whole number")
+    try:
+        with storage.transaction():
+            t = storage.get_terminal(caller.terminal_id)
+            stored_seq, audit_seq = t["stored_seq"], t["audit_seq"]
+            stored_ids = (storage.event_ids_by_seq(caller.terminal_id, events[0]["seq"], stored_seq)
+                          if events else {})
+            hashes = (storage.audit_hashes(caller.terminal_id, entries[0]["seq"] - 1, audit_seq)
+                      if entries else {})
+            new_events = protocol.check_events(events, stored_seq, stored_ids)
+            new_entries = protocol.check_audit(entries, audit_seq, t["audit_hash"], hashes)
+            protocol.check_pairing(events, entries, new_events, new_entries)
+            protocol.check_branch_events(new_events, caller.branch)
+            if storage.event_id_exists([e["event_id"] for e in new_events]):
+                raise ProtocolError("event_conflict")
+            storage.store_batch(caller.terminal_id, caller.branch, new_events, new_entries,
+                                _now_iso(now_ms), head)
+            t = storage.get_terminal(caller.terminal_id)
+    except ProtocolError as e:
+        if e.status == 409:
+            storage.note_refusal(caller.terminal_id, e.code, _now_iso(now_ms))
+            e.extra.setdefault("stored_seq", t["stored_seq"])
+            e.extra.setdefault("audit_seq", t["audit_seq"])
+        raise
+    except sqlite3.IntegrityError as e:  # a race the checks above cannot see
+        raise ProtocolError("event_conflict", str(e)) from e
+    return {"stored_seq": t["stored_seq"], "audit_seq": t["audit_seq"],
+            "applied": len(new_events), "audit_applied": len(new_entries),
+            "duplicates": len(events) - len(new_events)}
+
+
+def pull(storage: HubStorage, caller: Caller, cursor: int, limit: int) -> dict:
+    """A page of the caller's branch log after ``cursor``; the caller's own events are left
+    out (it has them), but the cursor moves past them."""
+    rows, next_cursor, more = storage.log_page(caller.branch, cursor, limit,
+                                               skip_origin=caller.terminal_id)
+    return {"events": rows, "next_cursor": next_cursor, "more": more}
+
+
+def media(storage: HubStorage, caller: Caller, sha256: str) -> dict:
+    """The stored file for ``sha256`` if the caller's branch may fetch it."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ProtocolError("not_found", "not a SHA-256 in lower-case hex")
+    row = storage.media_for_branch(caller.branch, sha256)
+    if row is None:
+        raise ProtocolError("not_found", f"no media {sha256} for this branch")
+    row["file"] = storage.media_dir / row["path"]
+    return row

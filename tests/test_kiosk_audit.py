@@ -1,0 +1,113 @@
+"""Pins the kiosk audit and screenshots on the real app, offscreen, demo branch:
+
+* every registered screen passes at 1280x800, 1920x1080 and portrait 1080x1920, at the
+  smallest and largest text step: text >= 28 sp, targets >= 96 dp, contrast >= 7:1,
+  <= 6 choices (bar not counted, a keypad counts one), a spoken prompt;
+* the audit does catch each broken rule (a tiny label, grey-on-grey, a seventh choice, a
+  narrow button, a screen with nothing to say) — so a pass means something;
+* screenshots are real PNGs of the requested sizes, one per screen;
+* ``kiosk.entry.main(audit=True, as_json=True)`` in a fresh process prints the JSON list
+  with exactly the documented keys and exits 0.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+if importlib.util.find_spec("kivy") is None:
+    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
+
+from kiosk.headless import prepare  # noqa: E402
+
+prepare(headless=True)
+
+from kivy.metrics import dp, sp  # noqa: E402
+from kivy.uix.label import Label  # noqa: E402
+
+from kiosk import audit, drive, screenshots  # noqa: E402
+from kiosk.app import KioskApp  # noqa: E402
+from kiosk.screens import REGISTRY  # noqa: E402
+from kiosk.widgets import ChoiceButton  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def app(demo_store):
+    with drive.running(KioskApp(demo_store, speak=lambda _t: None)) as a:
+        yield a
+
+
+def test_audit_passes_every_screen_at_every_size(app):
+    rows = audit.run(app)
+    assert [r["screen"] for r in rows] == list(REGISTRY)
+    for r in rows:
+        assert set(audit.KEYS) <= set(r), r
+        assert r["problems"] == [], r
+        assert r["min_font_sp"] >= 28 and r["min_target_dp"] >= 96
+        assert r["min_contrast"] >= 7 and r["choices"] <= 6 and r["has_prompt"] is True
+    by = {r["screen"]: r for r in rows}
+    assert by["home"]["choices"] == 5
+    assert by["who"]["choices"] == 6               # 4 surnames + 更多姓氏 + 输入党员编号
+    assert by["pin"]["choices"] == 1 and by["number"]["choices"] == 1   # a keypad is one
+    assert audit.passed(rows)
+    assert app.manager.current == "home" and app.text_scale == 1.0     # left as found
+
+
+def test_audit_catches_broken_rules(app):
+    screen = app.show("home")
+    box = screen.children[0]
+    box.add_widget(Label(text="小字", font_size=sp(20), color=(0.6, 0.6, 0.6, 1)))
+    box.add_widget(ChoiceButton(text="六", base_sp=28, min_height_dp=80,
+                                 size_hint_x=None, width=dp(40)))
+    box.add_widget(ChoiceButton(text="七"))
+    drive.pump(3)
+    row = audit.measure(app)
+    assert row["min_font_sp"] == 20.0
+    assert row["min_target_dp"] == 80.0
+    assert row["min_contrast"] < 7
+    assert row["choices"] == 7
+    problems = " | ".join(row["problems"])
+    for part in ("text of 20.0 sp", "touch target of 80.0 dp", "contrast", "7 choices",
+                 "'六' is 40 dp wide"):
+        assert part in problems
+    assert not audit.passed([row])
+
+
+def test_audit_flags_a_screen_without_prompt(app):
+    screen = app.show("home")
+    screen.prompt_text = lambda: ""
+    row = audit.measure(app)
+    assert row["has_prompt"] is False and "no spoken prompt" in row["problems"]
+
+
+def test_screenshots_every_screen_every_size(app, tmp_path):
+    from kivy.core.image import Image as CoreImage
+
+    made = screenshots.render_all(app, tmp_path)
+    assert len(made) == 3 * len(REGISTRY)
+    for path in made:
+        img = CoreImage(str(path), keep_data=True)
+        sub = path.parent.name
+        w, h = map(int, sub.split("x")) if "x" in sub else screenshots.MAIN_SIZE
+        assert tuple(img.size) == (w, h), path
+        # The bar's dark blue-grey sits along the bottom, the paper colour at the top.
+        assert img.read_pixel(2, h - 3)[2] < 0.3
+        assert min(img.read_pixel(w // 2, 2)[:3]) > 0.9
+
+
+def test_entry_audit_json_in_a_fresh_process():
+    code = ("from kiosk.entry import main; import sys; "
+            "sys.exit(main(audit=True, as_json=True))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(done.stdout)
+    assert [r["screen"] for r in rows] == list(REGISTRY)
+    assert all(set(audit.KEYS) <= set(r) for r in rows)
