@@ -1,3 +1,23 @@
-"""voice: arrives with its own issue (see README)."""
+"""voice: speech out for the kiosk and the phone line (speech in and SIP arrive later).
 
-__all__: list[str] = []
+    speech_text   display text -> what is said (numbers, months, money, codes); sentences
+    pcm           16-bit mono PCM: resampling, WAV in/out, loudness (pure Python)
+    tts           TTSEngine protocol; Pyttsx3Engine (pyttsx3 over espeak-ng, Mandarin)
+    prompts       the prompt catalogue and its cache; staff recordings override prompts
+    audio         kiosk playback: Player protocol, SoundDevicePlayer, NullPlayer
+
+Nothing here loads an engine, opens a device or creates a folder at import time.
+"""
+
+from .audio import NullPlayer, Player, SoundDevicePlayer, open_player
+from .pcm import read_wav, resample
+from .prompts import CATALOGUE, PrerenderReport, PromptCache, PromptInfo
+from .speech_text import digits_zh, for_speech, integer_zh, money_zh, month_zh, sentences
+from .tts import NATIVE_RATE, Pyttsx3Engine, TTSEngine, TTSError
+
+__all__ = [
+    "CATALOGUE", "NATIVE_RATE", "NullPlayer", "Player", "PrerenderReport", "PromptCache",
+    "PromptInfo", "Pyttsx3Engine", "SoundDevicePlayer", "TTSEngine", "TTSError", "digits_zh",
+    "for_speech", "integer_zh", "money_zh", "month_zh", "open_player", "read_wav", "resample",
+    "sentences",
+]
