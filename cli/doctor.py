@@ -5,7 +5,6 @@ A check is ``ok`` (True), a warning (None: works, but something is off) or a fai
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import stat
 import subprocess
@@ -67,17 +66,26 @@ def check_fonts() -> Check:
                  "" if fonts else "apt-get install fonts-wqy-microhei (make setup does this)")
 
 
-def check_speech_out() -> Check:
+def check_speech_out() -> list[Check]:
+    """A real synthesis of a short sentence, and where the sound would go."""
     if not shutil.which("espeak-ng"):
-        return Check("speech out", False, "espeak-ng not installed", "apt-get install espeak-ng")
-    voices = _run(["espeak-ng", "--voices=cmn"])
-    has_cmn = "cmn" in voices
-    pyttsx3 = importlib.util.find_spec("pyttsx3") is not None
-    ok = has_cmn and pyttsx3
-    return Check("speech out", ok if ok else None,
-                 f"espeak-ng Mandarin voice {'found' if has_cmn else 'missing'}; "
-                 f"pyttsx3 {'installed' if pyttsx3 else 'not installed yet (voice issue)'}",
-                 "" if ok else "Speech arrives with the voice part; until then prompts are shown only.")
+        return [Check("speech out", False, "espeak-ng not installed", "apt-get install espeak-ng")]
+    from voice.audio import open_player
+    from voice.tts import Pyttsx3Engine, TTSError
+
+    voice = config.get("voice")
+    try:
+        pcm = Pyttsx3Engine(voice=voice, wpm=int(config.get("voice_wpm"))).synthesize("你好", 16000)
+        speech = Check("speech out", len(pcm) > 3200,
+                       f"pyttsx3 + espeak-ng voice {voice}: {len(pcm) / 32000:.1f} s for 你好")
+    except TTSError as e:
+        speech = Check("speech out", False, f"voice {voice}: {e}",
+                       "apt-get install espeak-ng; check LIANXIN_VOICE")
+    _, where = open_player()
+    sound = Check("sound card", True if where.startswith("sound out") else None, where,
+                  "" if where.startswith("sound out") else
+                  "Without a sound card the kiosk runs silently; connect speakers for members.")
+    return [speech, sound]
 
 
 def check_speech_in() -> Check:
@@ -99,20 +107,31 @@ def check_printer() -> Check:
     return Check("printer", True, f"configured: {printer}")
 
 
-def check_hub() -> Check:
+def check_hub(db_path: Path) -> Check:
+    """The hub this terminal enrolled with (stored in the terminal), reachable right now?"""
+    from core.errors import LianxinError
+    from core.store import Store
+
     url = config.get("hub_url")
+    try:
+        with Store.open(db_path) as s:
+            url = s.meta("sync.hub_url") or url
+            last = s.meta("sync.last_success")
+    except LianxinError:
+        last = None
     if not url:
         return Check("hub", None, "not enrolled with a hub: everything stays on this terminal",
-                     "Enroll when the hub is set up (sync issue).")
+                     "Ask the hub operator for an enrollment code: lianxin enroll --hub URL --code CODE")
     import urllib.request
 
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=5) as r:
-            return Check("hub", r.status == 200, f"{url} answered {r.status}")
+            return Check("hub", r.status == 200, f"{url} answered {r.status}; last sync {last or 'never'}")
     except OSError as e:
-        return Check("hub", None, f"{url} not reachable now ({e}); data waits and syncs later")
+        return Check("hub", None, f"{url} not reachable now ({e}); last sync {last or 'never'}; "
+                     "data waits on the terminal and syncs when the link is back")
 
 
 def run(db_path: Path) -> list[Check]:
-    return [*check_store(db_path), check_fonts(), check_speech_out(), check_speech_in(),
-            check_printer(), check_hub()]
+    return [*check_store(db_path), check_fonts(), *check_speech_out(), check_speech_in(),
+            check_printer(), check_hub(db_path)]

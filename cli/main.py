@@ -121,6 +121,7 @@ from . import (  # noqa: E402
     study_cmds,  # noqa: F401
     sync_cmds,  # noqa: F401
     terminal_cmds,  # noqa: F401
+    voice_cmds,  # noqa: F401
 )
 
 if __name__ == "__main__":

@@ -26,6 +26,13 @@ SETTINGS = {s.name: s for s in [
             "Staff PIN for `dues pay` when no terminal is there to ask (scripts only)."),
     Setting("vosk_model", "LIANXIN_VOSK_MODEL", None,
             "Folder of a vosk speech model; without one, speech input is off."),
+    Setting("voice", "LIANXIN_VOICE", "cmn-latn-pinyin",
+            "espeak-ng voice for speech (cmn-latn-pinyin reads Hanzi; plain cmn spells pinyin)."),
+    Setting("voice_wpm", "LIANXIN_VOICE_WPM", "130",
+            "Speaking rate in words per minute; slow and clear by default for older listeners."),
+    Setting("voice_dir", "LIANXIN_VOICE_DIR", None,
+            "Folder for prompt audio (cache/ and staff recordings in overrides/). "
+            "Default: voice/ beside the terminal database."),
     Setting("printer", "LIANXIN_PRINTER", None,
             "Receipt printer: usb:VID:PID, serial:/dev/ttyUSB0, net:HOST[:PORT] or file:/path."),
     Setting("hub_url", "LIANXIN_HUB_URL", None,

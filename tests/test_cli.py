@@ -170,3 +170,23 @@ def test_public_surface():
 
     for name in core.__all__:
         assert hasattr(core, name)
+
+
+def test_voice_say_import_list_remove(tmp_path, demo_db):
+    wav = tmp_path / "hello.wav"
+    r = run(demo_db, "voice", "say", "您好，欢迎使用连心", "--out", str(wav))
+    assert r.exit_code == 0, r.output
+    assert wav.stat().st_size > 16000  # >0.5 s of 16 kHz speech
+    env = {"LIANXIN_VOICE_DIR": str(tmp_path / "voice")}
+    prompts = json.loads(run(demo_db, "voice", "list", "--json", env=env).output)
+    pid = prompts[0]["prompt_id"]
+    fixed = next(p["prompt_id"] for p in prompts if p["fixed"])
+    assert run(demo_db, "voice", "import", fixed, str(wav), env=env).exit_code == 0
+    after = {p["prompt_id"]: p["override"] for p in
+             json.loads(run(demo_db, "voice", "list", "--json", env=env).output)}
+    assert after[fixed] == "ok" and pid in after
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF" + b"\0" * 10)
+    r = run(demo_db, "voice", "import", fixed, str(bad), env=env)
+    assert r.exit_code == 1 and "错误" in r.output
+    assert "已删除录音" in run(demo_db, "voice", "remove", fixed, env=env).output
