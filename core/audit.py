@@ -90,7 +90,7 @@ def verify(store) -> Verdict:
                             "(an entry was deleted, inserted or moved)")
         if entry_hash(prev_hash, seq, at, actor, action, subject, detail) != digest_:
             problems.append(f"entry {seq}: contents changed after it was written ({action} {subject})")
-        event_id, sha = _event_of(detail)
+        event_id, sha = event_of_entry(detail)
         if event_id:
             if event_id in events:
                 problems.append(f"entry {seq}: journal event {event_id} is already recorded "
@@ -112,14 +112,16 @@ def verify(store) -> Verdict:
     return Verdict(ok=not problems, entries=count, problems=problems)
 
 
-def _event_of(detail: str) -> tuple[str | None, str | None]:
+def event_of_entry(detail: str) -> tuple[str | None, str | None]:
+    """The (event id, payload SHA-256) an audit entry's detail names, if any (sync uses it too)."""
     try:
         d = json.loads(detail)
     except ValueError:
         return None, None
     if not isinstance(d, dict) or not isinstance(d.get("event_id"), str):
         return None, None
-    return d["event_id"], d.get("sha256")
+    sha = d.get("sha256")
+    return d["event_id"], sha if isinstance(sha, str) else None
 
 
 def _check_journal(store, events: dict[str, tuple[int, str, str | None]]) -> list[str]:

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from core.audit import GENESIS, digest, entry_hash
+from core.audit import GENESIS, digest, entry_hash, event_of_entry
 
 PROTOCOL_VERSION = 1
 MAX_BODY = 8 * 1024 * 1024        # bytes, after decompression
@@ -329,18 +329,6 @@ def check_audit(entries: list[dict], audit_seq: int, audit_hash: str,
                                 audit_seq=audit_seq)
         prev_hash = en["hash"]
     return [en for en in entries if en["seq"] > audit_seq]
-
-
-def event_of_entry(detail: str) -> tuple[str | None, str | None]:
-    """The (event id, payload SHA-256) an audit entry's detail names, if any."""
-    try:
-        d = json.loads(detail)
-    except ValueError:
-        return None, None
-    if not isinstance(d, dict) or not isinstance(d.get("event_id"), str):
-        return None, None
-    sha = d.get("sha256")
-    return d["event_id"], sha if isinstance(sha, str) else None
 
 
 def check_pairing(events: list[dict], entries: list[dict], new_events: list[dict],
