@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Chinese font for the kiosk; espeak-ng (Mandarin voice) and PortAudio for speech; Mesa EGL/GL and mtdev
 # for Kivy (it renders offscreen through Mesa when there is no display).
-APT_PACKAGES := fonts-wqy-microhei espeak-ng libportaudio2 libmtdev1 libegl1 libgl1 libgl1-mesa-dri libgbm1
+APT_PACKAGES := fonts-wqy-microhei espeak-ng libportaudio2 libusb-1.0-0 libmtdev1 libegl1 libgl1 libgl1-mesa-dri libgbm1
 DEMO_DB ?= var/demo/terminal.db
 
 .PHONY: setup apt demo test lint bench docs clean

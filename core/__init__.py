@@ -17,9 +17,11 @@ Imports nothing of kiosk, voice or sync. Front ends call these modules; none wri
 
 from .errors import (
     AuthError,
+    ClockSuspect,
     ConsentError,
     InvalidInput,
     LianxinError,
+    LimitExceeded,
     Locked,
     NotFound,
     PolicyError,
@@ -29,9 +31,11 @@ from .store import Store
 
 __all__ = [
     "AuthError",
+    "ClockSuspect",
     "ConsentError",
     "InvalidInput",
     "LianxinError",
+    "LimitExceeded",
     "Locked",
     "NotFound",
     "PolicyError",

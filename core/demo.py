@@ -20,6 +20,11 @@ MEMBER_PIN, STAFF_PIN = "1234", "2468"
 ACTOR = "demo"
 
 
+def demo_notice_id(i: int) -> str:
+    """Fixed ids, the same at the hub's demo branch, so a synced demo shows each notice once."""
+    return f"demo-notice-{i}"
+
+
 def _at(month: str, day: int = 10, hour: int = 9) -> datetime:
     return datetime(int(month[:4]), int(month[5:]), day, hour, 0, tzinfo=CST)
 
@@ -104,8 +109,9 @@ def load(store, demo_dir: Path = DEMO_DIR) -> dict:
                                  category=lesson["category"], minutes=lesson["minutes"],
                                  body=lesson["body"], quiz=lesson.get("quiz", []),
                                  assigned=lesson.get("assigned", False), actor=ACTOR)
-        for n in spec.get("notices", []):
-            notices.post(store, title=n["title"], body=n["body"], posted=n["posted"], actor=ACTOR)
+        for i, n in enumerate(spec.get("notices", []), 1):
+            notices.post(store, title=n["title"], body=n["body"], posted=n["posted"], actor=ACTOR,
+                         notice_id=demo_notice_id(i))
     finally:
         store.clock = real_clock
     return {"branch": b["name"], "staff": len(spec["staff"]), "members": len(spec["members"]),

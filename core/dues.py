@@ -16,18 +16,21 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from . import audit, members
 from . import branch as branch_mod
 from .clock import CST, add_months, iso, month_of, month_range, month_zh, months_between
-from .errors import InvalidInput, NotFound, PolicyError
+from .errors import ClockSuspect, InvalidInput, LimitExceeded, NotFound, PolicyError
 from .money import fen_to_yuan, fen_zh
 
 METHODS = {"cash": "现金当面交纳", "relative": "委托亲属或其他党员代交", "other": "其他方式"}
 LARGE_DUES_FEN = 100000  # 1000 yuan
 WARN_OVERDUE, FLAG_OVERDUE = 3, 6
 MAX_MONTHS_PER_PAYMENT = 36
+# The hub's time is measured across a slow link and the terminal's clock drifts a little:
+# only a terminal clock well behind the hub's counts as wrong.
+HUB_CLOCK_SLACK = timedelta(minutes=5)
 # The latest time a payment was recorded at: a clock that runs back (a flat clock battery
 # resets it) is caught even when some other write (a study session) came in between.
 CLOCK_MARK = "dues_clock_mark"
@@ -248,7 +251,7 @@ def clock_suspect(store) -> str | None:
         return f"terminal clock {now} is earlier than the latest payment recorded at {mark}"
     hub_seen = store.meta("hub_time_seen")
     hub_at = _when(hub_seen)
-    if hub_at and now_dt < hub_at:
+    if hub_at and now_dt < hub_at - HUB_CLOCK_SLACK:
         return f"terminal clock {now} is earlier than the hub time seen at last sync {hub_seen}"
     return None
 
@@ -275,7 +278,7 @@ def _check_clock(store, date_confirmed: bool) -> bool:
     staff confirmed a suspect date (the payment then resets the clock mark)."""
     reason = clock_suspect(store)
     if reason and not date_confirmed:
-        raise PolicyError(reason + "; staff must confirm today's date",
+        raise ClockSuspect(reason + "; staff must confirm today's date",
                           "终端的时间可能不准，请工作人员核对今天的日期后再确认。")
     return bool(reason)
 
@@ -356,7 +359,7 @@ def pay(store, member_no: str, *, months: int, confirmation, method: str = "cash
         if months_between(now_month, newest) > b.pay_ahead_limit:
             problems.append(f"pays ahead to {newest}, more than {b.pay_ahead_limit} months ahead")
         if problems and not (override_reason or "").strip():
-            raise PolicyError("; ".join(problems) + ": needs a staff override with a reason",
+            raise LimitExceeded("; ".join(problems) + ": needs a staff override with a reason",
                               "补交或预交的月数超过了支部规定，需要工作人员填写原因后确认。")
         amounts = [(r.month, r.due_fen - r.paid_fen) for r in todo]
         return _insert_entry(

@@ -9,7 +9,9 @@
     ├── InvalidInput          a value that breaks a rule (bad PIN format, bad month, bad category)
     ├── AuthError             wrong PIN
     │   └── Locked            too many wrong PINs; locked until a time
-    ├── PolicyError           a dues rule needs a staff override (limits, large dues)
+    ├── PolicyError           a dues rule needs a staff override
+    │   ├── LimitExceeded     paying back/ahead beyond the branch's limits: needs a reason
+    │   └── ClockSuspect      the terminal clock looks wrong: staff confirm the date
     └── ConsentError          an action the member has not consented to
 """
 
@@ -69,6 +71,14 @@ class Locked(AuthError):
 
 class PolicyError(LianxinError):
     zh_default = "这笔党费需要工作人员特别确认。"
+
+
+class LimitExceeded(PolicyError):
+    zh_default = "补交或预交的月数超过了支部规定，需要工作人员填写原因后确认。"
+
+
+class ClockSuspect(PolicyError):
+    zh_default = "终端的时间可能不准，请工作人员核对今天的日期后再确认。"
 
 
 class ConsentError(LianxinError):

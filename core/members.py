@@ -143,7 +143,7 @@ def add(store, *, member_no: str, name: str, category: str, income_fen: int | No
             "INSERT INTO member(member_no, name, initials, category, joined, probation, dues_from, "
             "pin_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [member_no, name, inits[0], category, joined, int(probation), dues_from, pin_hash, at, at])
-        _index_name(store, member_no, name, inits, new=True)
+        index_name(store, member_no, name, inits, new=True)
         for p in phone_list:
             store.db.execute("INSERT INTO member_phone(phone, member_no) VALUES (?, ?)", [p, member_no])
         _set_rate(store, member_no, now.year, quote, at)
@@ -155,7 +155,8 @@ def add(store, *, member_no: str, name: str, category: str, income_fen: int | No
     return get(store, member_no)
 
 
-def _index_name(store, member_no: str, name: str, inits: list[str], *, new: bool) -> None:
+def index_name(store, member_no: str, name: str, inits: list[str], *, new: bool) -> None:
+    """Index a name for lookup: its 1-2 character pieces and its pinyin initials (replica uses it)."""
     if not new:
         # member_gram's key is (gram, member_no): this is a scan, acceptable for a rare
         # staff correction, not for every add (a new member has no grams to drop).
@@ -234,7 +235,7 @@ def update(store, member_no: str, *, actor: str, name: str | None = None,
             inits = initials_of(changes["name"])
             store.db.execute("UPDATE member SET name = ?, initials = ?, updated_at = ? "
                              "WHERE member_no = ?", [changes["name"], inits[0], at, member_no])
-            _index_name(store, member_no, changes["name"], inits, new=False)
+            index_name(store, member_no, changes["name"], inits, new=False)
         if "status" in changes:
             store.db.execute("UPDATE member SET status = ?, updated_at = ? WHERE member_no = ?",
                              [changes["status"], at, member_no])

@@ -108,3 +108,37 @@ def m001_initial(db):
 def m002_member_gram_by_member(db):
     # Renaming a member deletes their grams by member_no: without this index, a full scan.
     db.execute("CREATE INDEX member_gram_member ON member_gram(member_no)")
+
+
+@migrations()
+def m003_replica(db):
+    # Events pulled from the hub (the branch log), keyed by event id so applying is
+    # idempotent. ``state``: applied | skipped (unknown type or unusable payload, kept with
+    # its payload) | waiting (needs a member or lesson not here yet; retried later).
+    db.execute("""CREATE TABLE replica_event (
+        event_id TEXT PRIMARY KEY, cursor INTEGER NOT NULL, origin TEXT NOT NULL,
+        type TEXT NOT NULL, payload TEXT, at TEXT NOT NULL, state TEXT NOT NULL
+        CHECK (state IN ('applied', 'skipped', 'waiting')), reason TEXT,
+        seen_at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX replica_event_state ON replica_event(state, cursor)")
+
+
+@migrations()
+def m003_calls(db):
+    # Phone calls (written once, when the call ends) and voice messages for the staff; the
+    # audio lives in files beside the database (core/calls.py), the rows say where and
+    # carry each file's sha256.
+    db.execute("""CREATE TABLE call (
+        call_id TEXT PRIMARY KEY, caller TEXT NOT NULL, started_at TEXT NOT NULL,
+        ended_at TEXT NOT NULL, member_no TEXT REFERENCES member(member_no),
+        path TEXT NOT NULL, outcome TEXT NOT NULL, terminal_id TEXT NOT NULL)""")
+    db.execute("CREATE INDEX call_started ON call(started_at)")
+    db.execute("CREATE INDEX call_member ON call(member_no, started_at)")
+    db.execute("""CREATE TABLE voice_message (
+        message_id TEXT PRIMARY KEY, call_id TEXT, caller TEXT NOT NULL,
+        member_no TEXT REFERENCES member(member_no), recorded_at TEXT NOT NULL,
+        file TEXT NOT NULL, sha256 TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL CHECK (duration_ms > 0), rate_hz INTEGER NOT NULL,
+        heard_at TEXT, heard_by TEXT, terminal_id TEXT NOT NULL)""")
+    db.execute("CREATE INDEX voice_message_call ON voice_message(call_id)")
+    db.execute("CREATE INDEX voice_message_heard ON voice_message(heard_at, recorded_at)")

@@ -85,7 +85,8 @@ def publish_lesson(store, *, lesson_id: str, title: str, category: str, minutes:
         store.record("lesson.published", {"lesson_id": lesson_id, "title": title,
                                            "category": category, "minutes": minutes,
                                            "assigned": assigned, "audio_sha256": audio_sha256,
-                                           "questions": len(quiz)},
+                                           "questions": len(quiz), "body": body.strip(),
+                                           "quiz": quiz},
                      actor=actor, subject=f"lesson:{lesson_id}")
 
 

@@ -27,6 +27,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from . import theme
 from .headless import DEFAULT_SIZE
+from .idle import IdleWatch
 from .screens import REGISTRY, screen_class
 
 _WIDGETS_KV = str(Path(__file__).with_name("widgets.kv"))
@@ -50,27 +51,41 @@ class KioskApp(App):
     member = DictProperty({})                  # {} when nobody has identified
     last_said = StringProperty("")
 
-    def __init__(self, store, *, speak: Callable[[str], None], **kwargs):
+    def __init__(self, store, *, speak: Callable[[str], None],
+                 idle: tuple[float, float] = (60.0, 30.0), **kwargs):
         super().__init__(**kwargs)
+        self.idle = IdleWatch(self, *idle)     # (ask after, then home after) seconds
         self.title = "连心"
         self.store = store
         self.speak = speak
         self.pending = ""                      # the personal screen wanted after the PIN
+        self.staff = None                      # core.branch.StaffConfirmation in staff mode
         self.manager: ScreenManager | None = None
 
     # -- building ---------------------------------------------------------------------
     def build(self):
-        from .widgets import Bar
+        from .widgets import Bar, BarButton
 
         load_rules()
         root = BoxLayout(orientation="vertical")
         self.manager = ScreenManager(transition=NoTransition())
         root.add_widget(self.manager)
-        root.add_widget(Bar())
+        bar = Bar()
+        # Staff mode's door: the same place on every screen, so staff always find it, but
+        # in the bar rather than among home's choices, so members still see five (and it
+        # asks for a staff PIN first; a member who presses it hears it is for staff).
+        staff = BarButton(text="工作人员", spoken="工作人员专用")
+        staff.bind(on_release=lambda _b: self.staff_entry())
+        bar.add_widget(staff)
+        root.add_widget(bar)
         return root
 
     def on_start(self):
         self.show("home")
+        self.idle.start()
+
+    def on_stop(self):
+        self.idle.stop()
 
     def attach(self, size: tuple[int, int] | None = DEFAULT_SIZE):
         """Build into the (offscreen) window without Kivy's main loop; returns the root."""
@@ -83,6 +98,7 @@ class KioskApp(App):
         self.root = self.build()
         Window.add_widget(self.root)
         self.show("home")
+        self.idle.start()
         return self.root
 
     def detach(self):
@@ -132,10 +148,19 @@ class KioskApp(App):
         """回首页: forget the member (nothing personal stays on screen) and go home."""
         self.member = {}
         self.pending = ""
+        self.staff = None
         for name in REGISTRY:
             if self.manager.has_screen(name):
                 self.manager.get_screen(name).setup()
         self.show("home")
+
+    def staff_entry(self) -> None:
+        """工作人员: the staff menu, after a staff PIN (the member, if any, is forgotten)."""
+        if self.staff is not None:
+            self.show("staff")
+            return
+        self.member = {}
+        self.show("confirm", job=None)
 
     # -- speech and the bar -----------------------------------------------------------
     def say(self, text: str) -> None:

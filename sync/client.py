@@ -6,16 +6,19 @@
     enroll()         make the terminal's Ed25519 key (beside the store, 0600), enroll with a
                      one-time code, remember the hub in the store's meta table
     push()           journal + audit since the last acknowledged mark, in gzip batches
-    pull()           pages of the branch log since the cursor (counted only, see below)
+    pull()           pages of the branch log since the cursor, applied to the store
+                     (core.replica)
     download_media() a content-addressed file, resumed with Range after a cut
+    fetch_media()    every lesson's audio not yet beside the store
     sync_once()      push then pull, with a report of what moved; status() what waits
 
-What the terminal keeps (all in ``meta``; sync writes no other core table):
+What the terminal keeps in ``meta`` (pulled events become rows through core.replica, which
+keeps the ids it has seen in ``replica_event``):
 
     sync.hub_url, sync.hub_id, sync.branch, sync.enrolled_at
     sync.pushed_seq, sync.pushed_audit_seq   what the hub acknowledged as durably stored
-    sync.pull_seen                           how far pull has looked (events are not yet
-                                             applied to the store; that takes its own cursor)
+    sync.pull_cursor, sync.pull_seen         how far pulled events are applied (moved in
+                                             the same transaction as the page's rows)
     sync.clock_offset_ms                     hub clock minus terminal clock, last seen
     sync.last_success, sync.last_error, sync.last_report
 """
@@ -29,6 +32,7 @@ import os
 import secrets
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -253,25 +257,48 @@ def push(store, client: HubClient, *, batch: int = protocol.PUSH_BATCH) -> dict:
 # -- pull ------------------------------------------------------------------------------
 
 def pull(store, client: HubClient, *, limit: int = protocol.PULL_PAGE) -> dict:
-    """Read the branch log since the last position, page by page, and count what came.
+    """Read the branch log since the applied cursor, page by page, and apply each page to
+    the store (``core.replica``: one transaction per page, with the cursor advance and one
+    audit entry; nothing journaled, so nothing of it is pushed back)."""
+    from core import replica
 
-    Applying pulled events to the store is not done yet, so the applied-cursor is not
-    moved: only ``sync.pull_seen``, for the status line."""
-    cursor = 0
+    branch = store.meta("sync.branch")
+    cursor = int(store.meta("sync.pull_cursor", "0") or 0)
     counts: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
     pages = 0
     while True:
         data = client.request("GET", "/v1/pull", params={"cursor": cursor, "limit": limit}).json()
         pages += 1
-        for ev in data["events"]:
-            counts[ev["type"]] += 1
+        result = replica.apply_page(store, data["events"], branch=branch, cursor_from=cursor,
+                                    cursor_to=data["next_cursor"])
+        counts.update(result["by_type"])
+        totals.update({k: result[k] for k in ("applied", "skipped", "duplicates")})
+        totals["waiting"] = result["waiting"]  # a state (events kept waiting), not a count
+        reasons.update(result["skipped_reasons"])
         cursor = data["next_cursor"]
-        with store.transaction():
-            store.set_meta("sync.pull_seen", str(cursor))
         if not data["more"]:
             break
     return {"pages": pages, "events": sum(counts.values()), "by_type": dict(counts),
-            "cursor": cursor}
+            "cursor": cursor, **{k: totals[k] for k in ("applied", "skipped", "waiting",
+                                                         "duplicates")},
+            "skipped_reasons": dict(reasons)}
+
+
+def fetch_media(store, client: HubClient) -> dict:
+    """Download the audio of every lesson held here that is not in the media folder yet
+    (``<database>.media/<sha256>``); a cut download resumes at the next sync."""
+    from core import replica
+
+    folder = replica.media_dir(store)
+    files = got = 0
+    for sha in replica.missing_media(store):
+        folder.mkdir(exist_ok=True)
+        result = download_media(client, sha, folder / sha)
+        files += 1
+        got += result["bytes"]
+    return {"files": files, "bytes": got}
 
 
 # -- media -----------------------------------------------------------------------------
@@ -296,12 +323,18 @@ def download_media(client: HubClient, sha256: str, dest: Path) -> dict:
     if response is not None:
         mode = "ab" if response.status_code == 206 else "wb"
         with response, part.open(mode) as f:
-            for chunk in response.iter_content(64 * 1024):
-                f.write(chunk)
-                got += len(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        client.bytes_received += got
+            try:
+                for chunk in response.iter_content(64 * 1024):
+                    f.write(chunk)
+                    got += len(chunk)
+            except requests.RequestException as e:
+                # A cut mid-file: what arrived stays in the part file for the next try.
+                raise SyncError("network", f"media {sha256}: {e}",
+                                "连不上服务中心，稍后会再试。") from e
+            finally:
+                f.flush()
+                os.fsync(f.fileno())
+                client.bytes_received += got
     h = hashlib.sha256()
     with part.open("rb") as f:
         while chunk := f.read(1 << 20):
@@ -323,6 +356,7 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
     try:
         pushed = push(store, client)
         pulled = pull(store, client)
+        media = fetch_media(store, client)
     except LianxinError as e:
         with store.transaction():
             store.set_meta("sync.last_error", json.dumps(
@@ -331,13 +365,19 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
         raise
     report = {"pushed": pushed["applied"], "duplicates": pushed["duplicates"],
               "batches": pushed["batches"], "pulled": pulled["events"],
-              "pulled_by_type": pulled["by_type"], "media": 0,
+              "pulled_by_type": pulled["by_type"], "applied": pulled["applied"],
+              "skipped": pulled["skipped"], "waiting": pulled["waiting"],
+              "media": media["files"], "media_bytes": media["bytes"],
               "bytes_sent": client.bytes_sent, "bytes_received": client.bytes_received,
               "round_trips": client.round_trips,
               "duration_s": round(time.monotonic() - started, 3),
               "clock_offset_ms": client.offset_ms}
     with store.transaction():
         store.set_meta("sync.last_success", iso(store.now()))
+        # The hub's clock, as seen now: a terminal clock later found earlier than this is
+        # wrong (flat battery), and cash then needs staff to confirm the date (core.dues).
+        hub_now = store.now() + timedelta(milliseconds=client.offset_ms)
+        store.set_meta("hub_time_seen", iso(hub_now))
         store.set_meta("sync.last_report", json.dumps(report, ensure_ascii=False))
         store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
     return report

@@ -94,7 +94,7 @@ def test_touch_on_pay_dues_asks_who(app, said):
 
 
 def _to_pin(app, name="张三丰"):
-    tap(app, "交党费")
+    tap(app, "我的情况")             # 交党费 now opens the dues screen (tests/test_kiosk_dues.py)
     tap(app, next(b.text for b in drive.buttons(app.current) if b.text.startswith(name[0])))
     assert app.manager.current == "names"
     tap(app, name)

@@ -8,6 +8,12 @@ Flow so far::
     home ──学习/交党费/我的情况──▶ who ──surname──▶ names ──name──▶ pin ──ok──▶ status
       │                            └──输入编号──▶ number ──number──┘
       └──呼叫工作人员 (stays on home, says help is coming)
+
+    交党费 after the PIN: dues ──请工作人员确认──▶ confirm ──staff──▶ confirm_pin ──▶ receipt
+                                        (beyond the branch limit: override; clock doubt: clockdate)
+    bar 工作人员: confirm ──▶ confirm_pin ──▶ staff ──▶ staff_find / staff_number ──▶ staff_found
+        ──▶ staff_member ──▶ dues (staff already confirmed) / staff_consent;
+        staff ──▶ staff_takings / staff_behind / staff_terminal
 """
 
 from __future__ import annotations
@@ -24,6 +30,26 @@ REGISTRY: dict[str, str] = {
     "number": "kiosk.screens.number:NumberScreen",
     "pin": "kiosk.screens.pin:PinScreen",
     "status": "kiosk.screens.status:StatusScreen",
+    "study": "kiosk.screens.study:StudyScreen",
+    "lesson": "kiosk.screens.lesson:LessonScreen",
+    "quiz": "kiosk.screens.quiz:QuizScreen",
+    "quiz_result": "kiosk.screens.quiz:QuizResultScreen",
+    "notices": "kiosk.screens.notices:NoticesScreen",
+    "dues": "kiosk.screens.dues:DuesScreen",
+    "confirm": "kiosk.screens.confirm:ConfirmScreen",
+    "confirm_pin": "kiosk.screens.confirm:ConfirmPinScreen",
+    "override": "kiosk.screens.confirm:OverrideScreen",
+    "clockdate": "kiosk.screens.confirm:ClockDateScreen",
+    "receipt": "kiosk.screens.receipt:ReceiptScreen",
+    "staff": "kiosk.screens.staff:StaffMenuScreen",
+    "staff_takings": "kiosk.screens.staff:StaffTakingsScreen",
+    "staff_behind": "kiosk.screens.staff:StaffBehindScreen",
+    "staff_terminal": "kiosk.screens.staff:StaffTerminalScreen",
+    "staff_find": "kiosk.screens.staff_find:StaffFindScreen",
+    "staff_number": "kiosk.screens.staff_find:StaffNumberScreen",
+    "staff_found": "kiosk.screens.staff_find:StaffFoundScreen",
+    "staff_member": "kiosk.screens.staff_find:StaffMemberScreen",
+    "staff_consent": "kiosk.screens.staff_find:StaffConsentScreen",
 }
 
 _classes: dict[str, type] = {}

@@ -20,6 +20,7 @@ from core.clock import SystemClock, iso
 from core.errors import InvalidInput, NotFound
 
 from ..protocol import canonical_json
+from . import conflicts, report
 from .service import code_hash
 from .storage import HubStorage
 
@@ -138,6 +139,17 @@ def revoke_terminal(storage: HubStorage, terminal_id: str, clock=None) -> dict:
     return next(t for t in list_terminals(storage) if t["terminal_id"] == terminal_id)
 
 
+# -- reconciliation (sync.hub.conflicts) and the monthly report (sync.hub.report) -------
+
+proposals = conflicts.proposals          # roster edits made at terminals, pending
+accept_proposal = conflicts.accept       # -> enters the branch log as the hub's own event
+reject_proposal = conflicts.reject
+accept_all_proposals = conflicts.accept_all
+double_payments = conflicts.flags        # member-months paid twice, open
+resolve_double_payment = conflicts.resolve_flag
+branch_report = report.build
+
+
 # -- content ---------------------------------------------------------------------------
 
 def add_media(storage: HubStorage, branch: str, source: Path, clock=None) -> dict:
@@ -207,7 +219,7 @@ def post_notice(storage: HubStorage, branch: str, *, title: str, body: str, post
 def load_demo(storage: HubStorage, demo_dir: Path | None = None, clock=None) -> dict:
     """The terminal's demo branch (assets/demo) at the hub: branch, policy, lessons, notices.
     Staff accounts and the roster arrive with the roster import."""
-    from core.demo import DEMO_DIR
+    from core.demo import DEMO_DIR, demo_notice_id
 
     demo_dir = Path(demo_dir or DEMO_DIR)
     spec = tomllib.loads((demo_dir / "branch.toml").read_text(encoding="utf-8"))
@@ -222,7 +234,7 @@ def load_demo(storage: HubStorage, demo_dir: Path | None = None, clock=None) -> 
                        category=lesson["category"], minutes=lesson["minutes"],
                        body=lesson["body"], quiz=lesson.get("quiz", []),
                        assigned=lesson.get("assigned", False), clock=clock)
-    for n in spec.get("notices", []):
+    for i, n in enumerate(spec.get("notices", []), 1):
         post_notice(storage, b["code"], title=n["title"], body=n["body"], posted=n["posted"],
-                    clock=clock)
+                    notice_id=demo_notice_id(i), clock=clock)
     return {"branch": b["code"], "lessons": len(lessons), "notices": len(spec.get("notices", []))}

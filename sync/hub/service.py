@@ -2,7 +2,9 @@
 
     authenticate   signature, time window, replay window, revocation
     enroll         one-time code -> terminal bound to a branch
-    push           a batch checked (sync.protocol) and applied in one transaction
+    push           a batch checked (sync.protocol) and applied in one transaction, with
+                   the reconciliation it brings (sync.hub.conflicts: double payments
+                   flagged, roster edits held as proposals)
     pull           a page of the terminal's own branch log
     media          a content-addressed file the terminal's branch may fetch
 
@@ -19,6 +21,7 @@ from core.clock import iso
 
 from .. import protocol
 from ..protocol import ProtocolError
+from . import conflicts
 from .storage import HubStorage
 
 
@@ -142,6 +145,8 @@ def push(storage: HubStorage, caller: Caller, data: dict, now_ms: int) -> dict:
                 raise ProtocolError("event_conflict")
             storage.store_batch(caller.terminal_id, caller.branch, new_events, new_entries,
                                 _now_iso(now_ms), head)
+            if new_events:  # flags and proposals commit with the batch, or not at all
+                conflicts.catch_up(storage, at=_now_iso(now_ms))
             t = storage.get_terminal(caller.terminal_id)
     except ProtocolError as e:
         if e.status == 409:

@@ -14,6 +14,10 @@ committed batch survives a power cut. Tables (migration set ``hub``):
     terminal_audit  each terminal's audit chain, as verified
     nonce           recently used request nonces (the replay window)
     media           content-addressed files (lesson audio) and which branch may fetch them
+    hub_ledger, hub_ledger_month, hub_study, hub_member, hub_rate
+                    derived from the branch log (sync.hub.conflicts) for reports
+    dues_flag       member-months paid twice, awaiting reconciliation
+    proposal        roster edits made at terminals, for the operator to accept or reject
 
 One connection, shared by the server's worker threads under a lock: SQLite has one writer
 at a time anyway, and it makes ``cursor`` order equal commit order, so a pull never skips
@@ -39,6 +43,12 @@ PRAGMAS = (
     "PRAGMA busy_timeout = 10000",
 )
 GENESIS = "0" * 64
+# Roster edits a terminal makes: proposals at the hub (DESIGN §8), not passed on as they are.
+PROPOSAL_TYPES = ("member.added", "member.updated")
+
+
+def _sql_list(items) -> str:
+    return "(" + ", ".join(f"'{i}'" for i in items) + ")"
 
 migrations = Migrations("hub")
 
@@ -93,6 +103,61 @@ def m001_initial(db):
                        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
 
 
+# Derived from the branch log by sync.hub.conflicts (rebuildable from it; not append-only):
+# the branch's ledger, study sessions and roster as the hub sees them, payments of one
+# member-month through two terminals flagged for reconciliation, and roster edits made at
+# terminals, held as proposals for the operator.
+_RECONCILE = [
+    """CREATE TABLE hub_ledger (
+        entry_id TEXT PRIMARY KEY, branch TEXT NOT NULL, member_no TEXT NOT NULL,
+        kind TEXT NOT NULL, amount_fen INTEGER NOT NULL, corrects TEXT,
+        terminal_id TEXT NOT NULL, receipt_no TEXT NOT NULL, recorded_at TEXT NOT NULL,
+        event_id TEXT NOT NULL)""",
+    "CREATE INDEX hub_ledger_branch ON hub_ledger(branch, recorded_at)",
+    "CREATE INDEX hub_ledger_corrects ON hub_ledger(corrects) WHERE corrects IS NOT NULL",
+    """CREATE TABLE hub_ledger_month (
+        entry_id TEXT NOT NULL REFERENCES hub_ledger(entry_id), month TEXT NOT NULL,
+        branch TEXT NOT NULL, member_no TEXT NOT NULL, amount_fen INTEGER NOT NULL,
+        PRIMARY KEY (entry_id, month)) WITHOUT ROWID""",
+    "CREATE INDEX hub_ledger_month_member ON hub_ledger_month(branch, member_no, month)",
+    """CREATE TABLE dues_flag (
+        branch TEXT NOT NULL, member_no TEXT NOT NULL, month TEXT NOT NULL,
+        entries TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+        flagged_at TEXT NOT NULL, resolved_at TEXT, resolved_by TEXT, note TEXT,
+        PRIMARY KEY (branch, member_no, month)) WITHOUT ROWID""",
+    """CREATE TABLE hub_study (
+        session_id TEXT PRIMARY KEY, branch TEXT NOT NULL, member_no TEXT NOT NULL,
+        lesson_id TEXT NOT NULL, started_at TEXT NOT NULL, seconds INTEGER NOT NULL,
+        completed INTEGER NOT NULL, terminal_id TEXT NOT NULL)""",
+    "CREATE INDEX hub_study_branch ON hub_study(branch, started_at)",
+    """CREATE TABLE hub_member (
+        branch TEXT NOT NULL, member_no TEXT NOT NULL, name TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'active', dues_from TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('accepted', 'proposed', 'rejected')),
+        PRIMARY KEY (branch, member_no)) WITHOUT ROWID""",
+    """CREATE TABLE hub_rate (
+        branch TEXT NOT NULL, member_no TEXT NOT NULL, year INTEGER NOT NULL,
+        monthly_fen INTEGER NOT NULL, PRIMARY KEY (branch, member_no, year)) WITHOUT ROWID""",
+    """CREATE TABLE proposal (
+        event_id TEXT PRIMARY KEY, branch TEXT NOT NULL, origin TEXT NOT NULL,
+        type TEXT NOT NULL, member_no TEXT, payload TEXT NOT NULL, at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected')),
+        decided_at TEXT, decided_by TEXT, note TEXT, accepted_event_id TEXT)""",
+    "CREATE INDEX proposal_branch ON proposal(branch, status)",
+]
+
+
+# Its own named set (one per part, as on the terminal): reconciliation can change on its
+# own schedule, and its tables can be dropped and rebuilt from the branch log.
+reconcile_migrations = Migrations("hub_reconcile")
+
+
+@reconcile_migrations()
+def m001_reconcile(db):
+    for sql in _RECONCILE:
+        db.execute(sql)
+
+
 class HubStorage:
     """The hub's database. Construct with :meth:`open`; every method is thread-safe."""
 
@@ -112,7 +177,9 @@ class HubStorage:
         try:
             for pragma in PRAGMAS:
                 conn.execute(pragma)
-            migrations.apply(sqlite_utils.Database(conn))
+            db = sqlite_utils.Database(conn)
+            migrations.apply(db)
+            reconcile_migrations.apply(db)
         except BaseException:
             conn.close()
             raise
@@ -315,11 +382,15 @@ class HubStorage:
     def log_page(self, branch: str, after: int, limit: int,
                  skip_origin: str | None = None) -> tuple[list[dict], int, bool]:
         """Up to ``limit`` events of ``branch`` after cursor ``after`` (leaving out those from
-        ``skip_origin``); returns (events, next cursor, more?)."""
+        ``skip_origin``, and roster edits made at terminals: those are proposals, and reach
+        the other terminals only once accepted, as the hub's own events); returns (events,
+        next cursor, more?)."""
         with self.transaction():
             rows = self._all(
                 "SELECT cursor, origin, event_id, type, payload, at FROM branch_log "
-                "WHERE branch = ? AND cursor > ? AND origin IS NOT ? ORDER BY cursor LIMIT ?",
+                "WHERE branch = ? AND cursor > ? AND origin IS NOT ? "
+                f"AND NOT (origin != 'hub' AND type IN {_sql_list(PROPOSAL_TYPES)}) "
+                "ORDER BY cursor LIMIT ?",
                 [branch, after, skip_origin, limit + 1])
             more = len(rows) > limit
             rows = rows[:limit]
@@ -350,3 +421,152 @@ class HubStorage:
         return self._one("SELECT m.sha256, m.size, m.path FROM media m JOIN branch_media b "
                          "ON b.sha256 = m.sha256 WHERE b.branch = ? AND m.sha256 = ?",
                          [branch, sha256])
+
+    # -- derived tables (sync.hub.conflicts, sync.hub.report) ------------------------------
+    def log_after(self, after: int, limit: int) -> list[dict]:
+        """Branch-log rows of every branch after ``after``, in cursor order."""
+        return self._all("SELECT cursor, branch, origin, event_id, type, payload, at "
+                         "FROM branch_log WHERE cursor > ? ORDER BY cursor LIMIT ?",
+                         [after, limit])
+
+    def put_ledger(self, branch: str, p: dict, event_id: str) -> bool:
+        """A payment as the hub sees it; False if the entry id is already there."""
+        cur = self._run(
+            "INSERT INTO hub_ledger(entry_id, branch, member_no, kind, amount_fen, corrects, "
+            "terminal_id, receipt_no, recorded_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(entry_id) DO NOTHING",
+            [p["entry_id"], branch, p["member_no"], p["kind"], int(p["amount_fen"]),
+             p.get("corrects"), p["terminal_id"], p["receipt_no"], p["recorded_at"], event_id])
+        if cur.rowcount != 1:
+            return False
+        with self._lock:
+            self.conn.executemany(
+                "INSERT INTO hub_ledger_month(entry_id, month, branch, member_no, amount_fen) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(p["entry_id"], m, branch, p["member_no"], int(a))
+                 for m, a in p.get("month_amounts") or []])
+        return True
+
+    def live_dues(self, branch: str, member_no: str, month: str) -> list[dict]:
+        """The dues entries paying ``member_no``'s ``month`` that no correction reverses."""
+        return self._all(
+            "SELECT l.entry_id, l.terminal_id, l.receipt_no, l.recorded_at, m.amount_fen "
+            "FROM hub_ledger_month m JOIN hub_ledger l ON l.entry_id = m.entry_id "
+            "WHERE m.branch = ? AND m.member_no = ? AND m.month = ? AND l.kind = 'dues' "
+            "AND m.amount_fen > 0 AND NOT EXISTS "
+            "(SELECT 1 FROM hub_ledger c WHERE c.corrects = l.entry_id) "
+            "ORDER BY l.recorded_at, l.entry_id", [branch, member_no, month])
+
+    def get_flag(self, branch: str, member_no: str, month: str) -> dict | None:
+        return self._one("SELECT branch, member_no, month, entries, status, flagged_at, "
+                         "resolved_at, resolved_by, note FROM dues_flag WHERE branch = ? "
+                         "AND member_no = ? AND month = ?", [branch, member_no, month])
+
+    def put_flag(self, branch: str, member_no: str, month: str, entries: str, status: str,
+                 at: str, resolved_by: str | None = None, note: str | None = None) -> None:
+        resolved_at = at if status == "resolved" else None
+        self._run(
+            "INSERT INTO dues_flag(branch, member_no, month, entries, status, flagged_at, "
+            "resolved_at, resolved_by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(branch, member_no, month) DO UPDATE SET entries = excluded.entries, "
+            "status = excluded.status, resolved_at = excluded.resolved_at, "
+            "resolved_by = excluded.resolved_by, note = coalesce(excluded.note, note)",
+            [branch, member_no, month, entries, status, at, resolved_at, resolved_by, note])
+
+    def list_flags(self, branch: str, status: str | None = None) -> list[dict]:
+        where, params = ("AND status = ?", [status]) if status else ("", [])
+        return self._all("SELECT branch, member_no, month, entries, status, flagged_at, "
+                         "resolved_at, resolved_by, note FROM dues_flag WHERE branch = ? "
+                         f"{where} ORDER BY month, member_no", [branch, *params])
+
+    def put_study(self, branch: str, p: dict) -> None:
+        """Union of study sessions; the newest event of a session wins, finished stays
+        finished."""
+        self._run(
+            "INSERT INTO hub_study(session_id, branch, member_no, lesson_id, started_at, "
+            "seconds, completed, terminal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(session_id) DO UPDATE SET seconds = excluded.seconds, "
+            "completed = max(completed, excluded.completed)",
+            [p["session_id"], branch, p["member_no"], p["lesson_id"], p["started_at"],
+             int(p["seconds"]), int(bool(p["completed"])), p["terminal_id"]])
+
+    def put_member(self, branch: str, member_no: str, name: str, dues_from: str,
+                   state: str) -> None:
+        """A member.added: a hub (or accepted) one makes the member accepted; a terminal's
+        proposal does not demote an accepted member."""
+        self._run(
+            "INSERT INTO hub_member(branch, member_no, name, dues_from, state) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(branch, member_no) DO UPDATE SET "
+            "name = excluded.name, dues_from = excluded.dues_from, state = CASE "
+            "WHEN excluded.state = 'accepted' OR state = 'rejected' THEN excluded.state "
+            "ELSE state END", [branch, member_no, name, dues_from, state])
+
+    def update_member(self, branch: str, member_no: str, *, name: str | None = None,
+                      status: str | None = None, state: str | None = None) -> None:
+        # An accepted member stays accepted (a rejected later edit does not un-accept them).
+        self._run("UPDATE hub_member SET name = coalesce(?, name), status = coalesce(?, status), "
+                  "state = CASE WHEN state = 'accepted' THEN state ELSE coalesce(?, state) END "
+                  "WHERE branch = ? AND member_no = ?", [name, status, state, branch, member_no])
+
+    def put_rate(self, branch: str, member_no: str, year: int, monthly_fen: int, *,
+                 replace: bool = True) -> None:
+        """A yearly amount; ``replace`` False keeps one already there (a member.added
+        carries the first amount, which a later ``member.rate_fixed`` may have changed)."""
+        on_conflict = ("DO UPDATE SET monthly_fen = excluded.monthly_fen" if replace
+                       else "DO NOTHING")
+        self._run("INSERT INTO hub_rate(branch, member_no, year, monthly_fen) VALUES (?, ?, ?, ?) "
+                  f"ON CONFLICT {on_conflict}", [branch, member_no, year, monthly_fen])
+
+    def put_proposal(self, branch: str, origin: str, event_id: str, type_: str,
+                     member_no: str | None, payload: str, at: str) -> None:
+        self._run("INSERT INTO proposal(event_id, branch, origin, type, member_no, payload, at, "
+                  "status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT DO NOTHING",
+                  [event_id, branch, origin, type_, member_no, payload, at])
+
+    def get_proposal(self, event_id: str) -> dict | None:
+        return self._one("SELECT * FROM proposal WHERE event_id = ?", [event_id])
+
+    def list_proposals(self, branch: str, status: str | None = None) -> list[dict]:
+        where, params = ("AND status = ?", [status]) if status else ("", [])
+        return self._all(f"SELECT * FROM proposal WHERE branch = ? {where} ORDER BY rowid",
+                         [branch, *params])
+
+    def decide_proposal(self, event_id: str, status: str, at: str, by: str, note: str | None,
+                        accepted_event_id: str | None) -> bool:
+        cur = self._run("UPDATE proposal SET status = ?, decided_at = ?, decided_by = ?, "
+                        "note = ?, accepted_event_id = ? WHERE event_id = ? AND status = 'pending'",
+                        [status, at, by, note, accepted_event_id, event_id])
+        return cur.rowcount == 1
+
+    def report_members(self, branch: str) -> list[dict]:
+        return self._all("SELECT member_no, name, status, dues_from, state FROM hub_member "
+                         "WHERE branch = ? ORDER BY member_no", [branch])
+
+    def report_rates(self, branch: str) -> list[dict]:
+        return self._all("SELECT member_no, year, monthly_fen FROM hub_rate WHERE branch = ? "
+                         "ORDER BY member_no, year", [branch])
+
+    def report_paid(self, branch: str, upto: str) -> list[dict]:
+        """Net amount paid per member-month, months up to ``upto``."""
+        return self._all("SELECT member_no, month, sum(amount_fen) AS fen FROM hub_ledger_month "
+                         "WHERE branch = ? AND month <= ? GROUP BY member_no, month",
+                         [branch, upto])
+
+    def report_received(self, branch: str, month: str) -> list[dict]:
+        """Cash recorded during ``month``, by terminal and kind."""
+        return self._all("SELECT terminal_id, kind, count(*) AS entries, sum(amount_fen) AS fen "
+                         "FROM hub_ledger WHERE branch = ? AND substr(recorded_at, 1, 7) = ? "
+                         "GROUP BY terminal_id, kind ORDER BY terminal_id, kind", [branch, month])
+
+    def report_study(self, branch: str, month: str) -> dict:
+        return self._one("SELECT coalesce(sum(seconds), 0) AS seconds, count(*) AS sessions, "
+                         "count(DISTINCT member_no) AS members, "
+                         "count(DISTINCT CASE WHEN completed THEN member_no || '/' || lesson_id "
+                         "END) AS completed FROM hub_study WHERE branch = ? "
+                         "AND substr(started_at, 1, 7) = ?", [branch, month])
+
+    def ledger_totals(self, branch: str) -> list[dict]:
+        """Every payment the hub holds for ``branch``, all time, by terminal."""
+        return self._all("SELECT terminal_id, count(*) AS entries, sum(amount_fen) AS fen "
+                         "FROM hub_ledger WHERE branch = ? GROUP BY terminal_id "
+                         "ORDER BY terminal_id", [branch])

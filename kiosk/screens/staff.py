@@ -1,0 +1,200 @@
+"""Staff mode: behind a staff PIN (the confirm screens), entered from the bar's 工作人员.
+
+    staff           the menu: 找党员 · 今日收款 · 欠费名单 · 终端状态 · 退出
+    staff_takings   today's takings with the total (core.dues.takings); 打印日报
+    staff_behind    members 3+ months behind (core.dues.behind); the branch decides, the
+                    terminal only lists
+    staff_terminal  sync (sync.client.status), speech, vosk model, printer, disk; 试听语音, 试打印
+
+Finding a member and acting for them (dues on their behalf, consent) is in staff_find.py.
+Every staff screen keeps to six choices; long lists are paged. The staff confirmation is
+``app.staff`` (set by the PIN, cleared by 回首页); without it these screens send staff to
+the PIN first.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from core import branch, config, dues
+from core.money import fen_to_yuan, fen_zh
+
+from .. import printer
+from .. import receipt as receipt_doc
+from .dues_flow import PanelScreen
+
+LINES_PER_PAGE = 4
+
+
+def sample_staff(app) -> dict:
+    """For the audit and screenshots: staff mode entered with the demo staff PIN."""
+    if getattr(app, "staff", None) is None:
+        from core import demo
+
+        first = branch.list_staff(app.store)[0]
+        app.staff = branch.confirm(app.store, first["staff_no"], demo.STAFF_PIN)
+    return {}
+
+
+class StaffScreen(PanelScreen):
+    """A staff screen: refuses to show anything without a staff confirmation."""
+
+    def setup(self, **kwargs) -> None:
+        super().setup()
+        self.body = self.figure = self.title = ""
+        self.choice_cols = 2
+        if getattr(self.app, "staff", None) is None:
+            self.set_choices([])
+            return
+        self.fill(**kwargs)
+
+    def fill(self, **kwargs) -> None:
+        raise NotImplementedError
+
+    def prompt_text(self) -> str:
+        if not self.title:
+            return ""
+        return self.speech()
+
+    def speech(self) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def sample(cls, app) -> dict:
+        return sample_staff(app)
+
+    def menu(self) -> None:
+        self.app.show("staff")
+
+
+class StaffMenuScreen(StaffScreen):
+    def fill(self, **kwargs) -> None:
+        s = self.app.staff
+        role = branch.STAFF_ROLES.get(branch.get_staff(self.app.store, s.staff_no)["role"], "")
+        t = dues.takings(self.app.store)
+        self.title = "工作人员"
+        self.body = (f"{s.name}（{role}），您好。\n今天收款{len(t['entries'])}笔，"
+                     f"合计{fen_to_yuan(t['total_fen'])}元。")
+        self.set_choices([
+            ("找党员", "找党员，代交党费或登记同意", lambda: self.app.show("staff_find")),
+            ("今日收款", "", lambda: self.app.show("staff_takings")),
+            ("欠费名单", "欠费三个月以上的党员", lambda: self.app.show("staff_behind")),
+            ("终端状态", "", lambda: self.app.show("staff_terminal")),
+            ("退出", "退出工作人员", self.app.go_home),
+        ])
+
+    def speech(self) -> str:
+        return (f"{self.app.staff.name}，您好。请点：找党员，今日收款，欠费名单，终端状态，"
+                "或者退出。")
+
+
+class StaffTakingsScreen(StaffScreen):
+    def fill(self, page: int = 0, **kwargs) -> None:
+        t = self.takings = dues.takings(self.app.store)
+        entries = t["entries"]
+        pages = max(1, -(-len(entries) // LINES_PER_PAGE))
+        self.page = page % pages
+        shown = entries[self.page * LINES_PER_PAGE:(self.page + 1) * LINES_PER_PAGE]
+        self.title = f"今日收款 {t['day']}"
+        lines = [f"共{len(entries)}笔" + (f"（第{self.page + 1}页，共{pages}页）" if pages > 1 else "")]
+        lines += [f"{e['name']} {fen_to_yuan(e['amount_fen'])}元 {e['collected_by']}" for e in shown]
+        self.body = "\n".join(lines)
+        self.figure = f"{t['total_yuan']}元"
+        buttons = [("打印日报", "", self.print_sheet)]
+        if pages > 1:
+            buttons.append(("下一页", "", lambda: self.app.show("staff_takings", page=self.page + 1)))
+        buttons.append(("返回", "返回工作人员菜单", self.menu))
+        self.set_choices(buttons)
+
+    def speech(self) -> str:
+        t = self.takings
+        return (f"今天收款{len(t['entries'])}笔，合计{fen_zh(t['total_fen'])}。"
+                "要打印日报，请点打印日报。")
+
+    def print_sheet(self) -> None:
+        data = receipt_doc.day_sheet_bytes(branch.get(self.app.store).name, self.takings,
+                                           _now(self.app))
+        try:
+            printer.send(data)
+        except printer.PrinterError as err:
+            self.tell(err.zh)
+            return
+        self.tell("日报正在打印。")
+
+
+def _now(app) -> str:
+    from core.clock import iso
+
+    return iso(app.store.now())
+
+
+class StaffBehindScreen(StaffScreen):
+    def fill(self, page: int = 0, **kwargs) -> None:
+        rows = self.rows = dues.behind(self.app.store)
+        pages = max(1, -(-len(rows) // LINES_PER_PAGE))
+        self.page = page % pages
+        shown = rows[self.page * LINES_PER_PAGE:(self.page + 1) * LINES_PER_PAGE]
+        self.title = "欠费三个月以上"
+        lines = [f"{s.name}（{s.member_no}）欠{s.overdue_months}个月"
+                 + ("，满六个月" if s.level == "flag" else "") for s in shown]
+        self.body = "\n".join(lines) if rows else "没有欠费三个月以上的党员。"
+        if pages > 1:
+            self.body += f"\n第{self.page + 1}页，共{pages}页"
+        self.figure = f"{len(rows)}位"
+        buttons = []
+        if pages > 1:
+            buttons.append(("下一页", "", lambda: self.app.show("staff_behind", page=self.page + 1)))
+        buttons.append(("返回", "返回工作人员菜单", self.menu))
+        self.set_choices(buttons)
+
+    def speech(self) -> str:
+        if not self.rows:
+            return "没有欠费三个月以上的党员。"
+        return (f"欠费三个月以上的党员有{len(self.rows)}位。怎么处理由支部决定。"
+                + "，".join(f"{s.name}欠{s.overdue_months}个月" for s in self.rows[:LINES_PER_PAGE])
+                + "。")
+
+
+def terminal_state(app) -> list[str]:
+    """The lines of the terminal-state screen (each fact in words)."""
+    store = app.store
+    from sync import client  # lazily: the sync client pulls in the HTTP stack
+
+    st = client.status(store)
+    if st["hub_url"]:
+        last = receipt_doc.local_time(st["last_success"]) if st["last_success"] else "还没有同步过"
+        sync_line = f"同步：上次成功 {last}，等待同步{st['waiting_events']}条"
+        if st["last_error"]:
+            sync_line += "，上次同步出错"
+    else:
+        sync_line = f"同步：还没有登记到服务站，等待同步{st['waiting_events']}条"
+    speech = "语音：espeak-ng 已安装" if shutil.which("espeak-ng") else "语音：没有装 espeak-ng"
+    model = config.get("vosk_model")
+    listen = f"语音识别：已设置模型 {model}" if model else "语音识别：没有模型，只用触摸"
+    disk = shutil.disk_usage(store.path.parent if hasattr(store.path, "parent") else ".")
+    return [sync_line, speech, listen, f"打印机：{printer.describe()}",
+            f"磁盘：还剩{disk.free / 1e9:.1f}GB，共{disk.total / 1e9:.0f}GB"]
+
+
+class StaffTerminalScreen(StaffScreen):
+    def fill(self, **kwargs) -> None:
+        self.title = "终端状态"
+        self.lines = terminal_state(self.app)
+        self.body = "\n".join(self.lines)
+        self.set_choices([("试听语音", "", self.voice_test),
+                          ("试打印", "", self.print_test),
+                          ("返回", "返回工作人员菜单", self.menu)])
+
+    def speech(self) -> str:
+        return "终端状态。" + "。".join(self.lines) + "。"
+
+    def voice_test(self) -> None:
+        self.tell(f"这是语音测试：{branch.get(self.app.store).name}，党费一共1元5角。")
+
+    def print_test(self) -> None:
+        try:
+            printer.send(receipt_doc.sample_page_bytes(branch.get(self.app.store).name))
+        except printer.PrinterError as err:
+            self.tell(err.zh)
+            return
+        self.tell("测试页正在打印，请看中文和数字是否清楚。")

@@ -1,0 +1,197 @@
+"""Reconciliation at the hub (DESIGN §8): what a branch's terminals did, taken together.
+
+The branch log stays exactly as the terminals sent it (append-only, nothing dropped).
+:func:`catch_up` reads it in cursor order — right after each accepted push, in the same
+transaction, and before each report — into derived tables (``sync.hub.storage``):
+
+* **Payments** (``dues.*``) enter the hub's ledger view under their entry ids. The ledger is
+  append-only, so payments never conflict; but one member-month paid by two live ``dues``
+  entries (through two terminals, or a terminal and another channel) is **flagged** for
+  reconciliation. A correction that reverses one of them closes the flag by itself; the
+  operator can also close it with a note (:func:`resolve_flag`), e.g. "kept as credit".
+  A later payment of the same month reopens it.
+* **Study sessions** merge by union (each has its own id; the newest event of a session
+  wins; a finished sitting stays finished).
+* **Roster edits made at a terminal** (``member.added``, ``member.updated``) become
+  **proposals**. They are not passed on to the branch's other terminals as they are (pull
+  leaves them out); the operator accepts (:func:`accept`) — the edit enters the branch log
+  again as the hub's own event, which every terminal of the branch applies — or rejects it.
+
+The derived tables can be rebuilt from the branch log: they are a view, not a record.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from core.clock import SystemClock, iso
+from core.errors import InvalidInput, NotFound
+
+from ..protocol import canonical_json
+from .storage import PROPOSAL_TYPES, HubStorage
+
+CURSOR_KEY = "reconcile.cursor"
+CHUNK = 2000
+
+
+def catch_up(storage: HubStorage, *, at: str | None = None) -> int:
+    """Read the branch log past the last position into the derived tables; returns how
+    many rows were read. Joins the caller's transaction (a push), or makes its own."""
+    at = at or iso(SystemClock().now())
+    done = 0
+    with storage.transaction():
+        cursor = int(storage.meta(CURSOR_KEY) or 0)
+        while rows := storage.log_after(cursor, CHUNK):
+            for row in rows:
+                _ingest(storage, row, at)
+            cursor = rows[-1]["cursor"]
+            done += len(rows)
+        storage.set_meta(CURSOR_KEY, str(cursor))
+    return done
+
+
+def _ingest(storage: HubStorage, row: dict, at: str) -> None:
+    type_ = row["type"]
+    if not (type_.startswith(("dues.", "member.")) or type_ == "study.session"):
+        return
+    try:
+        p = json.loads(row["payload"])
+        if not isinstance(p, dict):
+            return
+        _apply(storage, row, p, at)
+    except (KeyError, TypeError, ValueError):
+        # A payload the hub cannot read stays in the branch log as sent; it only does
+        # not count in reports. (Terminals write these payloads; a bad one is a bug there.)
+        return
+
+
+def _apply(storage: HubStorage, row: dict, p: dict, at: str) -> None:
+    branch, type_, origin = row["branch"], row["type"], row["origin"]
+    if type_.startswith("dues."):
+        if storage.put_ledger(branch, p, row["event_id"]):
+            for month, _ in p.get("month_amounts") or []:
+                _check_month(storage, branch, p["member_no"], month, at)
+        return
+    if type_ == "study.session":
+        storage.put_study(branch, p)
+        return
+    from_hub = origin == "hub"
+    if type_ in PROPOSAL_TYPES and not from_hub:
+        storage.put_proposal(branch, origin, row["event_id"], type_, p.get("member_no"),
+                             row["payload"], row["at"])
+    no = p["member_no"]
+    if type_ == "member.added":
+        storage.put_member(branch, no, p["name"], p["dues_from"],
+                           "accepted" if from_hub else "proposed")
+        rate = p.get("rate")
+        if isinstance(rate, dict):
+            storage.put_rate(branch, no, int(rate["year"]), int(rate["monthly_fen"]),
+                             replace=False)
+    elif type_ == "member.updated":
+        # The hub's view follows what the terminals did (their ledgers do); whether the
+        # edit reaches the other terminals is the proposal's business.
+        storage.update_member(branch, no, name=p.get("name"), status=p.get("status"))
+    elif type_ == "member.rate_fixed":
+        storage.put_rate(branch, no, int(p["year"]), int(p["monthly_fen"]))
+
+
+def _check_month(storage: HubStorage, branch: str, member_no: str, month: str, at: str) -> None:
+    """Flag (or reopen, or close) one member-month after a payment or a correction."""
+    live = storage.live_dues(branch, member_no, month)
+    entries = canonical_json(live)
+    flag = storage.get_flag(branch, member_no, month)
+    if len(live) >= 2:
+        if flag is None or flag["status"] == "open" or flag["entries"] != entries:
+            storage.put_flag(branch, member_no, month, entries, "open", at)
+    elif flag is not None and flag["status"] == "open":
+        storage.put_flag(branch, member_no, month, entries, "resolved", at,
+                         resolved_by="correction", note="a correction reversed the extra payment")
+
+
+# -- operator --------------------------------------------------------------------------
+
+def flags(storage: HubStorage, branch: str, *, status: str | None = "open") -> list[dict]:
+    """Member-months paid twice; ``status`` None lists resolved ones too."""
+    catch_up(storage)
+    out = []
+    for f in storage.list_flags(branch, status):
+        entries = json.loads(f["entries"])
+        out.append({**f, "entries": entries,
+                    "terminals": sorted({e["terminal_id"] for e in entries}),
+                    "amount_fen": sum(e["amount_fen"] for e in entries)})
+    return out
+
+
+def resolve_flag(storage: HubStorage, branch: str, member_no: str, month: str, *, note: str,
+                 by: str, clock=None) -> dict:
+    """Close a flag by the operator's decision (the note says what was done)."""
+    if not (note or "").strip():
+        raise InvalidInput("resolving a double payment needs a note saying what was done",
+                           "请写明怎样处理了这笔重复交费。")
+    at = iso((clock or SystemClock()).now())
+    with storage.transaction():
+        flag = storage.get_flag(branch, member_no, month)
+        if flag is None:
+            raise NotFound(f"no double payment flagged for {member_no} {month} in {branch}",
+                           "没有这笔重复交费记录。")
+        storage.put_flag(branch, member_no, month, flag["entries"], "resolved", at,
+                         resolved_by=by, note=note.strip())
+    return next(f for f in flags(storage, branch, status=None)
+                if (f["member_no"], f["month"]) == (member_no, month))
+
+
+def proposals(storage: HubStorage, branch: str, *, status: str | None = "pending") -> list[dict]:
+    """Roster edits made at terminals; ``status`` None lists decided ones too."""
+    catch_up(storage)
+    return [{**p, "payload": json.loads(p["payload"])}
+            for p in storage.list_proposals(branch, status)]
+
+
+def accept(storage: HubStorage, event_id: str, *, by: str, note: str | None = None,
+           clock=None) -> dict:
+    """Accept a proposal: the edit enters the branch log as the hub's own event (the
+    proposal's time kept, so "newest wins" on the terminals still compares edit times)."""
+    catch_up(storage)
+    at = iso((clock or SystemClock()).now())
+    with storage.transaction():
+        prop = _pending(storage, event_id)
+        payload = {**json.loads(prop["payload"]), "proposal_of": event_id,
+                   "proposed_by": prop["origin"]}
+        new_id = str(uuid.uuid4())
+        storage.append_log(branch=prop["branch"], origin="hub", event_id=new_id,
+                           type=prop["type"], payload=canonical_json(payload), at=prop["at"])
+        storage.decide_proposal(event_id, "accepted", at, by, note, new_id)
+        catch_up(storage, at=at)
+    return storage.get_proposal(event_id)
+
+
+def reject(storage: HubStorage, event_id: str, *, by: str, note: str | None = None,
+           clock=None) -> dict:
+    """Reject a proposal: it stays on record at the hub and reaches no other terminal. A
+    rejected new member no longer counts in the branch's expected dues."""
+    catch_up(storage)
+    at = iso((clock or SystemClock()).now())
+    with storage.transaction():
+        prop = _pending(storage, event_id)
+        storage.decide_proposal(event_id, "rejected", at, by, note, None)
+        if prop["type"] == "member.added" and prop["member_no"]:
+            storage.update_member(prop["branch"], prop["member_no"], state="rejected")
+    return storage.get_proposal(event_id)
+
+
+def accept_all(storage: HubStorage, branch: str, *, by: str, clock=None) -> list[dict]:
+    """Accept every pending proposal of a branch, oldest first (a terminal's founding
+    roster, for instance)."""
+    return [accept(storage, p["event_id"], by=by, clock=clock)
+            for p in proposals(storage, branch)]
+
+
+def _pending(storage: HubStorage, event_id: str) -> dict:
+    prop = storage.get_proposal(event_id)
+    if prop is None:
+        raise NotFound(f"no proposal {event_id}", "没有这条修改申请。")
+    if prop["status"] != "pending":
+        raise InvalidInput(f"proposal {event_id} was already {prop['status']}",
+                           "这条修改申请已经处理过了。")
+    return prop

@@ -1,0 +1,185 @@
+"""Pins staff mode on the real Kivy app (offscreen, real touch events, demo branch):
+
+* the bar's 工作人员 asks for a staff PIN first; a wrong PIN is shown and spoken and does
+  not open staff mode; 王志刚 (S01) / 2468 opens the menu, and 回首页 leaves staff mode;
+* staff find 陈建军 (QS017) by pinyin initials typed on the letter keypad (C J J), and
+  record his 5 owed months on his behalf — no second PIN, the ledger entry is collected
+  by S01 — then come back to his page;
+* the member-number keypad finds QS004;
+* today's takings show the total and print a day sheet (GB18030 bytes, cut);
+* members 3+ months behind are listed (张玉兰 7 months);
+* consent: 来电识别 withdrawn for 张三丰 through staff, with S01 as witness;
+* the terminal state names sync (events waiting), speech, the vosk model and the printer,
+  and the voice test speaks;
+* every staff screen stays within six choices.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+if importlib.util.find_spec("kivy") is None:
+    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
+
+from kiosk.headless import prepare  # noqa: E402
+
+prepare(headless=True)
+
+from escpos.constants import PAPER_FULL_CUT  # noqa: E402
+
+from core import consent, dues  # noqa: E402
+from kiosk import audit, drive  # noqa: E402
+from kiosk.app import KioskApp  # noqa: E402
+
+
+@pytest.fixture
+def paper(tmp_path, monkeypatch):
+    out = tmp_path / "printer.bin"
+    monkeypatch.setenv("LIANXIN_PRINTER", f"file:{out}")
+    monkeypatch.delenv("LIANXIN_VOSK_MODEL", raising=False)
+    return out
+
+
+@pytest.fixture
+def said():
+    return []
+
+
+@pytest.fixture
+def app(demo_store, said, paper):
+    with drive.running(KioskApp(demo_store, speak=said.append)) as a:
+        yield a
+
+
+def tap(app, text):
+    drive.tap_text(app.root, text)
+
+
+def keys(app, digits):
+    for d in digits:
+        tap(app, d)
+    tap(app, "确定")
+
+
+def enter_staff(app, pin="2468"):
+    tap(app, "工作人员")
+    assert app.manager.current == "confirm"
+    tap(app, "王志刚")
+    keys(app, pin)
+
+
+def test_staff_pin_guards_staff_mode(app, said):
+    enter_staff(app, pin="9999")
+    assert app.manager.current == "confirm_pin" and app.staff is None
+    assert app.current.message == said[-1] == "密码不对，还可以再试4次。"
+    keys(app, "2468")
+    assert app.manager.current == "staff" and app.staff.staff_no == "S01"
+    assert said[-1].startswith("王志刚，您好。")
+    assert audit.count_choices(app.current) <= 6
+    tap(app, "回首页")
+    assert app.staff is None and app.manager.current == "home"
+    tap(app, "工作人员")
+    assert app.manager.current == "confirm"          # the PIN again
+
+
+def test_find_by_initials_and_record_dues_for_him(app, said, demo_store):
+    enter_staff(app)
+    tap(app, "找党员")
+    assert app.manager.current == "staff_find"
+    for letter in "CJJ":
+        tap(app, letter)
+    assert app.current.ids.entry.text == "CJJ"
+    tap(app, "查找")
+    assert app.manager.current == "staff_found"
+    assert "陈建军（QS017）" in app.current.body
+    tap(app, "陈建军")
+    assert app.manager.current == "staff_member"
+    assert said[-1].startswith("陈建军同志的党费交到2026年6月，还差5个月")
+    tap(app, "代交党费")
+    assert app.manager.current == "dues"
+    assert app.current.ids.count.text == "5个月"
+    tap(app, "确认收款")                                  # staff already confirmed
+    assert app.manager.current == "receipt"
+    new = [e for e in dues.history(demo_store, "QS017") if e["recorded_at"].startswith("2026-11-15")]
+    assert len(new) == 1
+    assert new[0]["months"] == ["2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
+    assert (new[0]["amount_fen"], new[0]["collected_by"]) == (100, "S01")
+    tap(app, "完成")
+    assert app.manager.current == "staff_member" and app.staff is not None
+    assert "已经交齐了" in app.current.body
+    # the search was an audited staff read
+    assert demo_store.one("SELECT 1 FROM audit WHERE actor = 'staff:S01' AND detail LIKE '%QS017%'")
+
+
+def test_find_by_number(app):
+    enter_staff(app)
+    tap(app, "找党员")
+    tap(app, "按编号找")
+    keys(app, "4")
+    assert app.manager.current == "staff_found" and "刘桂兰（QS004）" in app.current.body
+
+
+def test_takings_and_day_sheet(app, said, demo_store, paper):
+    enter_staff(app)
+    tap(app, "找党员")
+    for letter in "LGL":
+        tap(app, letter)
+    tap(app, "查找")
+    tap(app, "刘桂兰")
+    tap(app, "代交党费")
+    tap(app, "确认收款")
+    tap(app, "完成")
+    tap(app, "返回")
+    tap(app, "今日收款")
+    assert app.manager.current == "staff_takings"
+    assert app.current.figure == "0.90元" and "刘桂兰 0.90元 S01" in app.current.body
+    assert said[-1].startswith("今天收款1笔，合计9角。")
+    paper.unlink()
+    tap(app, "打印日报")
+    assert said[-1] == "日报正在打印。"
+    data = paper.read_bytes()
+    assert data.startswith(b"\x1b@\x1c&") and data.endswith(PAPER_FULL_CUT)
+    assert "党费收款日报".encode("gb18030") in data and "合计0.90元".encode("gb18030") in data
+
+
+def test_behind_list(app, said):
+    enter_staff(app)
+    tap(app, "欠费名单")
+    assert app.manager.current == "staff_behind"
+    assert "张玉兰（QS008）欠7个月，满六个月" in app.current.body
+    assert "张玉兰欠7个月" in said[-1] and "支部决定" in said[-1]
+
+
+def test_consent_through_staff(app, said, demo_store):
+    assert consent.current(demo_store, "QS001")["phone_recognition"] is True
+    enter_staff(app)
+    tap(app, "找党员")
+    for letter in "ZSF":
+        tap(app, letter)
+    tap(app, "查找")
+    tap(app, "张三丰")
+    tap(app, "同意登记")
+    assert app.manager.current == "staff_consent"
+    assert audit.count_choices(app.current) <= 6
+    tap(app, "来电识别")
+    assert said[-1] == "请问张三丰同志：打电话时，用我的电话号码认出我，您同意吗？"
+    tap(app, "不同意")
+    assert said[-1] == "已经登记：张三丰不同意来电识别。"
+    assert consent.current(demo_store, "QS001")["phone_recognition"] is False
+    row = demo_store.one("SELECT method, witness FROM consent WHERE member_no = 'QS001' "
+                         "ORDER BY at DESC, rowid DESC LIMIT 1")
+    assert row == {"method": "staff", "witness": "S01"}
+    assert "来电识别：未同意" in app.current.body
+
+
+def test_terminal_state_and_voice_test(app, said):
+    enter_staff(app)
+    tap(app, "终端状态")
+    body = app.current.body
+    assert "同步：还没有登记到服务站，等待同步" in body
+    assert "语音识别：没有模型，只用触摸" in body
+    assert "打印机：文件打印机" in body and "磁盘：还剩" in body
+    tap(app, "试听语音")
+    assert said[-1].startswith("这是语音测试：清水村党支部")
