@@ -118,6 +118,7 @@ from . import (  # noqa: E402
     dues_cmds,  # noqa: F401
     kiosk_cmds,  # noqa: F401
     member_cmds,  # noqa: F401
+    phone_cmds,  # noqa: F401
     study_cmds,  # noqa: F401
     sync_cmds,  # noqa: F401
     terminal_cmds,  # noqa: F401

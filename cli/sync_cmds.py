@@ -148,3 +148,100 @@ def hub_revoke(ctx, terminal_id):
 
     admin.revoke_terminal(_hub(ctx), terminal_id)
     click.echo(f"已停用终端 {terminal_id}")
+
+
+@hub_group.command("report")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--json", "as_json", is_flag=True, help="Accepted for symmetry: the report is JSON.")
+@click.pass_context
+def hub_report(ctx, branch, month, as_json):
+    """Dues collected vs expected, members behind, study hours, double payments (one month)."""
+    from sync.hub import admin
+
+    emit(admin.branch_report(_hub(ctx), branch, month), True)  # a JSON report, also for people
+
+
+@hub_group.command("proposals")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--all", "everything", is_flag=True, help="Include decided proposals.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_proposals(ctx, branch, everything, as_json):
+    """Roster edits made at terminals, waiting for the operator."""
+    from sync.hub import admin
+
+    rows = admin.proposals(_hub(ctx), branch, status=None if everything else "pending")
+    emit(rows, as_json, lambda rows: [click.echo(
+        f"{r['event_id']}  {r['type']:<15} {r['payload'].get('member_no', '')} "
+        f"{r['payload'].get('name', '')}  {r.get('status', '')}") for r in rows]
+        or click.echo("没有待处理的名册修改"))
+
+
+@hub_group.command("accept")
+@click.argument("event_id", required=False)
+@click.option("--all", "everything", is_flag=True, help="Accept every pending proposal of --branch.")
+@click.option("--branch", help="Branch code (with --all).")
+@click.option("--note", help="Why.")
+@click.pass_context
+def hub_accept(ctx, event_id, everything, branch, note):
+    """Accept a roster edit made at a terminal: it goes to the branch's other terminals."""
+    from sync.hub import admin
+
+    from .main import cli_actor
+
+    if everything:
+        if not branch:
+            raise click.UsageError("--all needs --branch")
+        done = admin.accept_all_proposals(_hub(ctx), branch, by=cli_actor())
+        click.echo(f"已接受 {len(done)} 条")
+    elif event_id:
+        admin.accept_proposal(_hub(ctx), event_id, by=cli_actor(), note=note)
+        click.echo("已接受")
+    else:
+        raise click.UsageError("give EVENT_ID or --all --branch ID")
+
+
+@hub_group.command("reject")
+@click.argument("event_id")
+@click.option("--note", help="Why.")
+@click.pass_context
+def hub_reject(ctx, event_id, note):
+    """Reject a roster edit made at a terminal (kept on record, not spread)."""
+    from sync.hub import admin
+
+    from .main import cli_actor
+
+    admin.reject_proposal(_hub(ctx), event_id, by=cli_actor(), note=note)
+    click.echo("已拒绝")
+
+
+@hub_group.command("double-payments")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--all", "everything", is_flag=True, help="Include resolved ones.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_double_payments(ctx, branch, everything, as_json):
+    """Member-months paid twice (two terminals or channels), for reconciliation."""
+    from sync.hub import admin
+
+    rows = admin.double_payments(_hub(ctx), branch, status=None if everything else "open")
+    emit(rows, as_json, lambda rows: [click.echo(
+        f"{r['member_no']:<8} {r['month']}  {r.get('status', '')}") for r in rows]
+        or click.echo("没有重复交费"))
+
+
+@hub_group.command("resolve")
+@click.option("--branch", required=True)
+@click.option("--member", "member_no", required=True)
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--note", required=True, help="How it was reconciled (e.g. refunded at the terminal).")
+@click.pass_context
+def hub_resolve(ctx, branch, member_no, month, note):
+    """Close a double-payment flag with a note."""
+    from sync.hub import admin
+
+    from .main import cli_actor
+
+    admin.resolve_double_payment(_hub(ctx), branch, member_no, month, note=note, by=cli_actor())
+    click.echo("已处理")

@@ -35,6 +35,8 @@ SETTINGS = {s.name: s for s in [
             "Default: voice/ beside the terminal database."),
     Setting("printer", "LIANXIN_PRINTER", None,
             "Receipt printer: usb:VID:PID, serial:/dev/ttyUSB0, net:HOST[:PORT] or file:/path."),
+    Setting("sip_password", "LIANXIN_SIP_PASSWORD", None,
+            "Password for `lianxin phone --register` at the trunk/PBX (digest auth)."),
     Setting("hub_url", "LIANXIN_HUB_URL", None,
             "The township/county hub this terminal syncs with (set by enrollment)."),
 ]}
