@@ -5,11 +5,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Chinese font for the kiosk; espeak-ng (Mandarin voice) and PortAudio for speech; Mesa EGL/GL and mtdev
-# for Kivy (it renders offscreen through Mesa when there is no display).
-APT_PACKAGES := fonts-wqy-microhei espeak-ng libportaudio2 libusb-1.0-0 libmtdev1 libegl1 libgl1 libgl1-mesa-dri libgbm1
+# for Kivy (it renders offscreen through Mesa when there is no display); baresip and sipp
+# are the real SIP callers the phone-line tests use.
+APT_PACKAGES := fonts-wqy-microhei espeak-ng libportaudio2 libusb-1.0-0 libmtdev1 libegl1 libgl1 \
+                libgl1-mesa-dri libgbm1 baresip sip-tester
 DEMO_DB ?= var/demo/terminal.db
 
-.PHONY: setup apt demo test lint bench docs clean
+VOSK_MODEL ?= vosk-model-small-cn-0.22
+MODELS_DIR ?= var/models
+
+.PHONY: setup apt demo test lint bench docs models clean
 
 setup: apt $(STAMP)
 
@@ -40,6 +45,16 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m bench.bench_core
+	$(BIN)/python -m bench.bench_tts
+	$(BIN)/python -m bench.bench_phone
+
+# The Chinese speech model for production terminals (needs the internet; tests never do).
+models:
+	@mkdir -p $(MODELS_DIR)
+	@test -d $(MODELS_DIR)/$(VOSK_MODEL) || { \
+	  curl -fL -o $(MODELS_DIR)/$(VOSK_MODEL).zip https://alphacephei.com/vosk/models/$(VOSK_MODEL).zip && \
+	  cd $(MODELS_DIR) && $(PYTHON) -m zipfile -e $(VOSK_MODEL).zip . && rm $(VOSK_MODEL).zip; }
+	@echo "export LIANXIN_VOSK_MODEL=$(abspath $(MODELS_DIR)/$(VOSK_MODEL))"
 
 docs: setup
 	$(BIN)/python scripts/gen_cli_docs.py

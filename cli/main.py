@@ -115,6 +115,7 @@ def main() -> None:
 
 # The command modules register themselves on `cli`.
 from . import (  # noqa: E402
+    calls_cmds,  # noqa: F401
     dues_cmds,  # noqa: F401
     kiosk_cmds,  # noqa: F401
     member_cmds,  # noqa: F401

@@ -7,7 +7,7 @@ import click
 from core import config
 
 from .main import cli, pass_ctx
-from .voice_cmds import engine, voice_dir
+from .voice_cmds import prompt_cache
 
 
 @cli.command("phone")
@@ -24,13 +24,9 @@ def phone_cmd(ctx, listen, advertise, registrar, user):
     from voice.asr import VoskEngine
     from voice.dialog import Dialog
     from voice.phone import Line, serve
-    from voice.phone_prompts import PHONE_CATALOGUE
-    from voice.prompts import PromptCache
 
     store = ctx.store()
-    folder = voice_dir(ctx.db_path)
-    prompts = PromptCache(folder / "cache", engine(), overrides_dir=folder / "overrides",
-                          catalogue=PHONE_CATALOGUE)
+    prompts = prompt_cache(ctx.db_path)
     speech = VoskEngine.from_config()
     line = Line(lambda call: Dialog(store, rate_hz=8000, call_id=call.call_id), prompts, speech)
     register = None

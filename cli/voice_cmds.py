@@ -25,10 +25,12 @@ def engine():
 
 def prompt_cache(db_path: Path):
     """The prompt cache the kiosk, the phone line and these commands share."""
+    from voice.phone_prompts import PHONE_CATALOGUE
     from voice.prompts import PromptCache
 
     folder = voice_dir(db_path)
-    return PromptCache(folder / "cache", engine(), overrides_dir=folder / "overrides")
+    return PromptCache(folder / "cache", engine(), overrides_dir=folder / "overrides",
+                       catalogue=PHONE_CATALOGUE)
 
 
 @root.group("voice")

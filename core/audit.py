@@ -116,7 +116,7 @@ def event_of_entry(detail: str) -> tuple[str | None, str | None]:
     """The (event id, payload SHA-256) an audit entry's detail names, if any (sync uses it too)."""
     try:
         d = json.loads(detail)
-    except ValueError:
+    except (ValueError, RecursionError):  # a nesting bomb names no event either
         return None, None
     if not isinstance(d, dict) or not isinstance(d.get("event_id"), str):
         return None, None

@@ -124,7 +124,7 @@ def m003_replica(db):
 
 
 @migrations()
-def m003_calls(db):
+def m004_calls(db):
     # Phone calls (written once, when the call ends) and voice messages for the staff; the
     # audio lives in files beside the database (core/calls.py), the rows say where and
     # carry each file's sha256.

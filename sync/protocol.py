@@ -202,7 +202,7 @@ def valid_terminal_id(value) -> bool:
 def parse_json_object(body: bytes) -> dict:
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # nesting bombs too
         raise ProtocolError("bad_json", str(e)[:200]) from e
     if not isinstance(data, dict):
         raise ProtocolError("bad_json", "the body must be a JSON object")
@@ -249,7 +249,7 @@ def parse_batch(data: dict) -> tuple[list[dict], list[dict]]:
             ev[key] = _text(e, key, where, empty=key == "payload")
         try:
             json.loads(ev["payload"])
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             raise ProtocolError("bad_batch", f"{where}: payload is not JSON text") from err
         out_events.append(ev)
     for i, a in enumerate(entries):

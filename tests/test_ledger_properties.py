@@ -237,16 +237,17 @@ def run(store, clock, ok, specs, ops) -> None:
             no, year, spec = MEMBERS[step[1]], store.now().year + step[2], step[3]
             has_rows = any(m.startswith(f"{year}-") for e in model.entries
                            if e["member"] == no for m in e["months"])
-            if has_rows and year in model.rates[no]:
-                with pytest.raises(InvalidInput):  # the year's amount is fixed once paid
+            rates = model.rates[no]
+            earlier = [y for y in rates if y <= year]
+            in_force = rates[max(earlier)] if earlier else rates[min(rates)]
+            new_fen = _quote(spec).monthly_fen
+            if has_rows and new_fen != in_force:
+                # Months of that year were paid at the amount in force: it is fixed now.
+                with pytest.raises(InvalidInput):
                     members.fix_rate(store, no, year, actor="test", **_kw(spec))
-            elif has_rows:
-                # months of that year were paid at the carried amount: re-pricing them is
-                # the open question reported to the lead (see test_ledger.py xfail)
-                continue
             else:
                 members.fix_rate(store, no, year, actor="test", **_kw(spec))
-                model.rates[no][year] = _quote(spec).monthly_fen
+                model.rates[no][year] = new_fen
         check(store, model)
 
     assert audit.verify(store).ok
