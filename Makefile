@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: setup
-	$(BIN)/lianxin --db $(DEMO_DB) demo
+	DEMO_DIR=$(patsubst %/,%,$(dir $(DEMO_DB))) scripts/demo.sh
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make demo`: the demo branch on this machine — the terminal store, the phone line beside it,
+# and the kiosk on the screen. On a machine without a screen it renders the kiosk's screens
+# to PNG files instead and says how to try the rest. Demo PINs: members 1234, staff 2468.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+DIR=${DEMO_DIR:-var/demo}
+DB=$DIR/terminal.db
+PHONE_LISTEN=${PHONE_LISTEN:-127.0.0.1:5060}
+mkdir -p "$DIR"
+
+# 1. The terminal: created once, then shown (what it holds).
+$BIN/lianxin --db "$DB" demo
+
+# 2. Fixed voice prompts rendered once, so every prompt starts at once.
+$BIN/lianxin --db "$DB" voice prerender
+
+# 3. The phone line alongside, on loopback (point a PBX or an FXO/GSM gateway at it for real).
+$BIN/lianxin --db "$DB" phone --listen "$PHONE_LISTEN" > "$DIR/phone.log" 2>&1 &
+PHONE_PID=$!
+trap 'kill $PHONE_PID 2>/dev/null || true' EXIT
+echo "电话线路：sip:$PHONE_LISTEN（日志 $DIR/phone.log）"
+
+# 4. The kiosk: on the screen if there is one; otherwise pictures of every screen.
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ -e /dev/dri/card0 -a -n "${LIANXIN_KMS:-}" ]; then
+  echo "触摸屏启动中……（关闭窗口即结束演示）"
+  $BIN/lianxin --db "$DB" kiosk
+else
+  $BIN/lianxin kiosk --screenshots "$DIR/screens"
+  cat <<TXT
+
+This machine has no screen, so the kiosk's screens were rendered to $DIR/screens/*.png
+(the committed set is in docs/screens/). On a machine with a display, \`make demo\` opens
+the kiosk full screen. Meanwhile try the terminal from the command line, for example:
+  $BIN/lianxin --db $DB dues status QS004
+  $BIN/lianxin --db $DB study recommend QS001
+  $BIN/lianxin --db $DB kiosk --audit
+The phone line is running on sip:$PHONE_LISTEN until you press Ctrl-C here; call it with
+any SIP phone (baresip: \`baresip\`, then \`/dial sip:$PHONE_LISTEN\`), key in 001 then # and
+PIN 1234.
+TXT
+  if [ -t 0 ]; then wait $PHONE_PID; fi
+fi
