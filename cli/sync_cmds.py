@@ -119,10 +119,11 @@ def hub_enroll_code(ctx, branch, ttl_hours):
 @hub_group.command("demo")
 @click.pass_context
 def hub_demo(ctx):
-    """Load the demo branch (the same branch as the terminal's `lianxin demo`)."""
+    """Load the demo branch: the same branch, staff (PIN 2468) and members (PIN 1234) as the
+    terminal's `lianxin demo`, with its lessons and notices."""
     from sync.hub import admin
 
-    emit(admin.load_demo(_hub(ctx)), True)
+    emit(admin.load_demo(_hub(ctx), people=True), True)
 
 
 @hub_group.command("terminals")
@@ -245,3 +246,134 @@ def hub_resolve(ctx, branch, member_no, month, note):
 
     admin.resolve_double_payment(_hub(ctx), branch, member_no, month, note=note, by=cli_actor())
     click.echo("已处理")
+
+
+@hub_group.group("roster")
+def hub_roster():
+    """A branch's member roster at the hub."""
+
+
+@hub_roster.command("import")
+@click.option("--branch", required=True, help="Branch code.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--skip-bad-rows", is_flag=True, help="Import the good rows even if some rows are bad.")
+@click.option("--dry-run", is_flag=True, help="Only check the file; import nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the validation report as JSON.")
+@click.pass_context
+def hub_roster_import(ctx, branch, path, skip_bad_rows, dry_run, as_json):
+    """Import members from a CSV or XLSX roster into BRANCH, with a row-by-row report.
+
+    The same rules as `lianxin member import`; a file with any bad row imports nothing
+    unless --skip-bad-rows. Imported members reach the branch's terminals on their next sync.
+    """
+    from sync.hub import admin
+
+    from .main import cli_actor
+
+    report = admin.import_roster(_hub(ctx), branch, path, skip_bad_rows=skip_bad_rows,
+                                 dry_run=dry_run, actor=cli_actor())
+
+    def human(rep):
+        for p in rep["problems"]:
+            where = f"第{p['row']}行" + (f"（{p['column']}）" if p.get("column") else "")
+            click.echo(f"{where}：{p['message_zh']}  [{p['message']}]")
+        click.echo(f"共 {rep['rows']} 行，导入 {rep['imported']} 人，跳过 {rep['skipped']} 行"
+                   + ("（仅检查，未导入）" if rep["dry_run"] else ""))
+
+    emit(report.as_dict(), as_json, human)
+    if report.problems and not skip_bad_rows:
+        raise SystemExit(1)
+
+
+@hub_group.group("staff")
+def hub_staff():
+    """Staff accounts of a branch, made at the hub."""
+
+
+@hub_staff.command("add")
+@click.option("--branch", required=True, help="Branch code.")
+@click.argument("staff_no")
+@click.option("--name", required=True)
+@click.option("--role", required=True, help="secretary, collector or staff.")
+@click.pass_context
+def hub_staff_add(ctx, branch, staff_no, name, role):
+    """Add a staff account to BRANCH; the PIN is asked twice. It works on the branch's
+    terminals after their next sync."""
+    from sync.hub import admin
+
+    from .main import cli_actor
+
+    pin = click.prompt("密码 (PIN, 4-6 digits)", hide_input=True, confirmation_prompt=True)
+    admin.add_staff(_hub(ctx), branch, staff_no=staff_no, name=name, role=role, pin=pin,
+                    actor=cli_actor())
+    click.echo(f"已添加工作人员 {staff_no} {name}")
+
+
+@hub_group.group("policy")
+def hub_policy():
+    """A branch's dues policy."""
+
+
+@hub_policy.command("set")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--back-pay-limit", type=click.IntRange(min=0), required=True,
+              help="Months of arrears a terminal takes without an override.")
+@click.option("--pay-ahead-limit", type=click.IntRange(min=0), required=True,
+              help="Months a member may pay ahead.")
+@click.pass_context
+def hub_policy_set(ctx, branch, back_pay_limit, pay_ahead_limit):
+    """Set BRANCH's dues policy; its terminals take it on their next sync."""
+    from sync.hub import admin
+
+    admin.set_policy(_hub(ctx), branch, back_pay_limit=back_pay_limit,
+                     pay_ahead_limit=pay_ahead_limit)
+    click.echo(f"已设置：补交最多 {back_pay_limit} 个月，预交最多 {pay_ahead_limit} 个月")
+
+
+@hub_group.group("lesson")
+def hub_lesson():
+    """Study lessons sent to a branch's terminals."""
+
+
+@hub_lesson.command("publish")
+@click.option("--branch", required=True, help="Branch code.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "lesson_id", help="Lesson id (default: the file name without .toml).")
+@click.option("--audio", type=click.Path(exists=True, dir_okay=False),
+              help="An audio file read with the lesson (downloaded by the terminals).")
+@click.pass_context
+def hub_lesson_publish(ctx, branch, path, lesson_id, audio):
+    """Publish (or replace) the lesson in a TOML file (the format of assets/demo/lessons)."""
+    from sync.hub import content
+
+    out = content.publish_lesson_file(_hub(ctx), branch, path, lesson_id=lesson_id, audio=audio)
+    click.echo(f"已发布课程 {out['lesson_id']} {out['title']}"
+               + (f"（音频 {out['audio_size']} 字节）" if out["audio_sha256"] else ""))
+
+
+@hub_group.group("notice")
+def hub_notice():
+    """Notices shown on a branch's terminals."""
+
+
+@hub_notice.command("post")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--title", required=True)
+@click.option("--body", required=True)
+@click.option("--posted", help="Date shown on the notice, YYYY-MM-DD (default: today).")
+@click.pass_context
+def hub_notice_post(ctx, branch, title, body, posted):
+    """Post a notice to BRANCH's terminals."""
+    from datetime import date
+
+    from core.clock import SystemClock
+    from sync.hub import admin
+
+    if posted:
+        try:
+            posted = date.fromisoformat(posted).isoformat()
+        except ValueError as e:
+            raise click.BadParameter("YYYY-MM-DD", param_hint="--posted") from e
+    out = admin.post_notice(_hub(ctx), branch, title=title, body=body,
+                            posted=posted or SystemClock().now().date().isoformat())
+    click.echo(f"已发布通知 {out['notice_id']}")

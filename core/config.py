@@ -39,6 +39,9 @@ SETTINGS = {s.name: s for s in [
             "Password for `lianxin phone --register` at the trunk/PBX (digest auth)."),
     Setting("hub_url", "LIANXIN_HUB_URL", None,
             "The township/county hub this terminal syncs with (set by enrollment)."),
+    Setting("hub_ca", "LIANXIN_HUB_CA", None,
+            "CA bundle (PEM) to trust for the hub's TLS certificate, e.g. the hub's own "
+            "self-signed certificate. Default: the system's trusted CAs."),
 ]}
 
 

@@ -243,14 +243,16 @@ class _Rehearsal(Exception):
     """Raised to roll back a rehearsal of members.add."""
 
 
-def validate(store, rows) -> tuple[list[dict], list[RowProblem]]:
+def validate(store, rows, *, taken=None) -> tuple[list[dict], list[RowProblem]]:
     """Check every row. Returns the good rows as keyword arguments for ``members.add`` (without
-    ``actor``) and every problem found, in row order."""
-    good, problems = _validate(store, rows)
+    ``actor``) and every problem found, in row order. ``taken`` (optional) is asked about each
+    member number the store does not hold: a roster kept elsewhere (the hub's) answers with
+    the error to report for a number it already has, or None."""
+    good, problems = _validate(store, rows, taken)
     return [kw for _, kw in good], problems
 
 
-def _validate(store, rows) -> tuple[list[tuple[int, dict]], list[RowProblem]]:
+def _validate(store, rows, taken=None) -> tuple[list[tuple[int, dict]], list[RowProblem]]:
     header = list(getattr(rows, "header", None) or dict.fromkeys(
         k for r in rows for k in r if k != "_row"))
     header_row = getattr(rows, "header_row", 1)
@@ -331,6 +333,8 @@ def _validate(store, rows) -> tuple[list[tuple[int, dict]], list[RowProblem]]:
                     problem("member_no", _bad(
                         f"member {found['member_no']} already exists on this terminal",
                         f"党员编号{found['member_no']}已经有了，不能重复导入。"))
+                elif taken is not None and (err := taken(member_no)) is not None:
+                    problem("member_no", err)
 
         raw_name = cell("name")
         if _blank(raw_name):
@@ -423,16 +427,17 @@ class _Abort(Exception):
 
 
 def import_file(store, path, *, skip_bad_rows: bool = False, dry_run: bool = False,
-                actor: str) -> ImportReport:
+                actor: str, taken=None) -> ImportReport:
     """Import a roster file. With any problem nothing is added unless ``skip_bad_rows`` (then
-    the good rows are). ``dry_run`` only checks. Everything happens in one transaction."""
+    the good rows are). ``dry_run`` only checks. Everything happens in one transaction.
+    ``taken``: see :func:`validate` (the hub checks its own roster this way)."""
     rows = read_rows(path)
     n = len(rows)
     added: list[str] = []
     problems: list[RowProblem] = []
     try:
         with store.transaction():
-            good, problems = _validate(store, rows)
+            good, problems = _validate(store, rows, taken)
             if problems and not skip_bad_rows:
                 return ImportReport(n, 0, n, problems, dry_run)
             if dry_run:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import requests
 
+from core import config
 from core.clock import iso
 from core.errors import LianxinError
 
@@ -75,7 +76,12 @@ class HubClient:
                  offset_ms: int = 0, clock_ms=_now_ms):
         self.base_url = base_url.rstrip("/")
         self.terminal_id, self.key = terminal_id, key
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # A hub with its own (self-signed or private-CA) certificate: trust that bundle.
+            # session.send() does not read REQUESTS_CA_BUNDLE, so our own setting it is.
+            session.verify = config.get("hub_ca") or True
+        self.session = session
         self.session.headers["User-Agent"] = USER_AGENT
         self.timeout = timeout
         self.offset_ms = offset_ms     # hub clock minus ours; requests are signed in hub time

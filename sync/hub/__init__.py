@@ -1,10 +1,16 @@
 """The hub: one service for many branches (storage, the HTTP app, administration).
 
-    storage.py   every SQL statement (SQLite now; another database can slot in here)
-    service.py   what each endpoint does, without HTTP
-    app.py       the FastAPI app: thin handlers over service
-    admin.py     operator functions behind ``lianxin hub …``
-    server.py    uvicorn runner (``python -m sync.hub.server``)
+    storage.py          every SQL statement (SQLite now; another database can slot in here),
+    storage_roster.py   with the roster/staff queries mixed in from here
+    service.py          what each endpoint does, without HTTP
+    app.py              the FastAPI app: thin handlers over service
+    admin.py            operator functions behind ``lianxin hub …``
+    roster.py, staff.py, content.py
+                        roster import, staff accounts, lessons: checked by core's own rules
+                        on a scratch terminal store, then written as branch-log events
+    conflicts.py        double payments flagged, terminal roster edits as proposals
+    report.py           the monthly branch report
+    server.py           uvicorn runner (``python -m sync.hub.server``)
 """
 
 from __future__ import annotations

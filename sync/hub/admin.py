@@ -20,7 +20,7 @@ from core.clock import SystemClock, iso
 from core.errors import InvalidInput, NotFound
 
 from ..protocol import canonical_json
-from . import conflicts, report
+from . import conflicts, report, roster, staff
 from .service import code_hash
 from .storage import HubStorage
 
@@ -150,6 +150,12 @@ resolve_double_payment = conflicts.resolve_flag
 branch_report = report.build
 
 
+# -- roster and staff (sync.hub.roster, sync.hub.staff) ----------------------------------
+
+import_roster = roster.import_roster     # CSV/XLSX -> hub member.added events, row report
+add_staff = staff.add_staff              # -> a hub staff.added event with the PIN's hash
+
+
 # -- content ---------------------------------------------------------------------------
 
 def add_media(storage: HubStorage, branch: str, source: Path, clock=None) -> dict:
@@ -216,9 +222,14 @@ def post_notice(storage: HubStorage, branch: str, *, title: str, body: str, post
     return {"event_id": event_id, **payload}
 
 
-def load_demo(storage: HubStorage, demo_dir: Path | None = None, clock=None) -> dict:
-    """The terminal's demo branch (assets/demo) at the hub: branch, policy, lessons, notices.
-    Staff accounts and the roster arrive with the roster import."""
+def load_demo(storage: HubStorage, demo_dir: Path | None = None, clock=None, *,
+              people: bool = False) -> dict:
+    """The terminal's demo branch (assets/demo) at the hub: branch, policy, lessons, notices
+    (with the fixed ids ``demo-notice-N``), and with ``people`` (what ``lianxin hub demo``
+    loads) its staff and roster with the demo's credentials (``roster.load_demo_people``),
+    so an empty terminal enrolled in it gets the whole branch. Without ``people`` the
+    roster is left to a terminal that founds it (a ``lianxin demo`` terminal, whose
+    members then arrive as proposals)."""
     from core.demo import DEMO_DIR, demo_notice_id
 
     demo_dir = Path(demo_dir or DEMO_DIR)
@@ -227,6 +238,7 @@ def load_demo(storage: HubStorage, demo_dir: Path | None = None, clock=None) -> 
     create_branch(storage, code=b["code"], name=b["name"], township=b.get("township", ""),
                   back_pay_limit=b.get("back_pay_limit_months", 6),
                   pay_ahead_limit=b.get("pay_ahead_limit_months", 6), clock=clock)
+    loaded = roster.load_demo_people(storage, b["code"], spec, clock) if people else {}
     lessons = sorted((demo_dir / "lessons").glob("*.toml"))
     for f in lessons:
         lesson = tomllib.loads(f.read_text(encoding="utf-8"))
@@ -237,4 +249,5 @@ def load_demo(storage: HubStorage, demo_dir: Path | None = None, clock=None) -> 
     for i, n in enumerate(spec.get("notices", []), 1):
         post_notice(storage, b["code"], title=n["title"], body=n["body"], posted=n["posted"],
                     notice_id=demo_notice_id(i), clock=clock)
-    return {"branch": b["code"], "lessons": len(lessons), "notices": len(spec.get("notices", []))}
+    return {"branch": b["code"], **loaded, "lessons": len(lessons),
+            "notices": len(spec.get("notices", []))}

@@ -1,4 +1,5 @@
 """Every SQL statement of the hub, behind one class, so another database can be added later.
+(Roster and staff queries live in ``storage_roster.py``, mixed into the same class.)
 
 The hub's database is plain SQLite (stdlib ``sqlite3``; it holds no key of its own and is
 not encrypted at rest, unlike a terminal), WAL mode with ``synchronous=FULL`` so a
@@ -35,6 +36,8 @@ from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils import Migrations
+
+from .storage_roster import RosterQueries
 
 PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -158,7 +161,7 @@ def m001_reconcile(db):
         db.execute(sql)
 
 
-class HubStorage:
+class HubStorage(RosterQueries):
     """The hub's database. Construct with :meth:`open`; every method is thread-safe."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path):

@@ -1,0 +1,19 @@
+"""Hub SQL for staff and roster administration (``sync.hub.staff``, ``sync.hub.roster``).
+
+A mixin of :class:`sync.hub.storage.HubStorage`: the same connection and lock, kept in its
+own module so the storage layer stays one place for all hub SQL without one huge file.
+The hub keeps no staff table: staff live in the branch log (``staff.added`` events, from the
+hub or a terminal), which is the record terminals replay.
+"""
+
+from __future__ import annotations
+
+
+class RosterQueries:
+    """Read-only queries over the branch log for roster administration."""
+
+    def staff_numbers(self, branch: str) -> set[str]:
+        """Staff numbers some ``staff.added`` event of ``branch`` gave out (any origin)."""
+        rows = self._all("SELECT DISTINCT json_extract(payload, '$.staff_no') AS staff_no "
+                         "FROM branch_log WHERE branch = ? AND type = 'staff.added'", [branch])
+        return {r["staff_no"] for r in rows if r["staff_no"]}
