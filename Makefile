@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python -m bench.bench_core
 	$(BIN)/python -m bench.bench_tts
 	$(BIN)/python -m bench.bench_phone
+	$(BIN)/python -m bench.bench_sync
 
 # The Chinese speech model for production terminals (needs the internet; tests never do).
 models:

@@ -24,20 +24,31 @@ def enroll_cmd(ctx, hub_url, code, label):
 
 @cli.command("sync")
 @click.option("--status", "show_status", is_flag=True, help="Show last success, last error and what waits.")
+@click.option("--due", is_flag=True,
+              help="One scheduler tick: sync if the night window, a retry or a returning link says so.")
+@click.option("--daemon", is_flag=True, help="Keep ticking (instead of the systemd timer).")
+@click.option("--window", default="01:00-05:00", show_default=True,
+              help="The nightly window (CST) for --due/--daemon; a random start inside it.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def sync_cmd(ctx, show_status, as_json):
-    """Run one sync with the hub and print what moved (or, with --status, the sync state)."""
-    from sync import client
+def sync_cmd(ctx, show_status, due, daemon, window, as_json):
+    """Run one sync with the hub and print what moved (or the sync state, or the scheduler)."""
+    from sync import client, schedule
 
+    if due or daemon:
+        policy = schedule.Policy.parse_window(window)
+        if daemon:
+            raise SystemExit(schedule.run_daemon(ctx.db_path, policy=policy))
+        emit(schedule.run_due(ctx.db_path, policy=policy), True)
+        return
     store = ctx.store()
     if show_status:
-        st = client.status(store)
+        st = {**client.status(store), "schedule": schedule.status(store)}
         emit(st, as_json, lambda d: click.echo(
             f"服务中心：{d['hub_url'] or '未注册'}\n上次成功：{d['last_success'] or '从未'}\n"
-            f"等待发送：{d['waiting_events']} 条" + (
-                f"\n上次错误：{d['last_error']['zh']}（{d['last_error']['error']}）"
-                if d["last_error"] else "")))
+            f"等待发送：{d['waiting_events']} 条\n下次自动同步：{d['schedule']['next_run'] or '未安排'}"
+            + (f"\n上次错误：{d['last_error']['zh']}（{d['last_error']['error']}）"
+               if d["last_error"] else "")))
         return
     report = client.sync_once(store)
     emit(report, as_json, lambda d: click.echo(
