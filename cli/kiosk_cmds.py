@@ -22,5 +22,7 @@ def kiosk_cmd(ctx, audit, as_json, screenshots):
     # Imported here: kiosk.entry prepares Kivy's environment before Kivy loads.
     from kiosk.entry import main
 
-    sys.exit(main(open_store=ctx.store, audit=audit, as_json=as_json,
-                  screenshots=screenshots, echo=click.echo))
+    from .voice_cmds import prompt_cache
+
+    sys.exit(main(open_store=ctx.store, prompts=lambda: prompt_cache(ctx.db_path),
+                  audit=audit, as_json=as_json, screenshots=screenshots, echo=click.echo))

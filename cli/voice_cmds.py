@@ -58,6 +58,23 @@ def voice_import(ctx, prompt_id, wav):
     click.echo(f"已使用录音：{prompt_id} -> {path}")
 
 
+@voice_group.command("record")
+@click.argument("prompt_id")
+@click.option("--seconds", type=click.IntRange(1, 60), default=6, show_default=True,
+              help="How long to record.")
+@pass_ctx
+def voice_record(ctx, prompt_id, seconds):
+    """Record PROMPT_ID from the microphone (e.g. in the local dialect) and use it."""
+    from voice.record import record_prompt
+
+    def begin(text):
+        click.echo(f"请对着麦克风说：{text}")
+        click.echo(f"现在开始录音，{seconds}秒……")
+
+    path = record_prompt(prompt_cache(ctx.db_path), prompt_id, seconds, on_start=begin)
+    click.echo(f"已使用录音：{prompt_id} -> {path}")
+
+
 @voice_group.command("remove")
 @click.argument("prompt_id")
 @pass_ctx

@@ -5,9 +5,17 @@ text scale and volume, and the member who has identified (``member``, cleared by
 and moves between screens with :meth:`KioskApp.show`, which fills the screen, switches to
 it with no animation, and says its prompt.
 
-Speech goes through the injected ``speak``: a list-recording function in tests, the
-``voice`` part's TTS on a real kiosk (it can bind to ``volume`` too). The domain is called
-from here and the screens; it never touches widgets.
+Speech goes through the injected ``speak``: a list-recording function in tests,
+``kiosk.speech.Speaker`` on a real kiosk. ``listen`` is ``kiosk.listen.Listener`` when a
+speech model is configured (None: speech input off). Either may have ``start(app)`` and
+``close()``, called when the app starts and stops (the speaker hooks touches and
+``volume``, the listener the microphone). The domain is called from here and the screens;
+it never touches widgets.
+
+上一页 (the bar's back button, ``go_back``) returns to the screen shown before, with the
+arguments it was shown with; steps that must not be replayed (``NO_RETURN``: a PIN, a
+staff confirmation, a receipt that would print again) are skipped, and going back to home
+is 回首页.
 
 Run for real with ``KioskApp(store, speak=...).run()``; tests and the audit call
 :meth:`attach` instead, which builds the same tree into Kivy's window without entering
@@ -21,7 +29,7 @@ from pathlib import Path
 
 from kivy.app import App
 from kivy.lang import Builder
-from kivy.properties import DictProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
@@ -32,6 +40,12 @@ from .screens import REGISTRY, screen_class
 
 _WIDGETS_KV = str(Path(__file__).with_name("widgets.kv"))
 _kv_loaded = False
+# Screens 上一页 passes over: replaying them would ask a PIN again, print a receipt twice
+# or restart a quiz; the "who are you" screens too once the member has identified.
+NO_RETURN = frozenset({"pin", "confirm", "confirm_pin", "override", "clockdate", "receipt",
+                       "quiz", "quiz_result"})
+IDENTIFY = frozenset({"who", "names", "number"})
+HISTORY_MAX = 40
 
 
 def load_rules() -> None:
@@ -50,14 +64,18 @@ class KioskApp(App):
     volume = NumericProperty(3)                # 1..theme.VOLUME_LEVELS
     member = DictProperty({})                  # {} when nobody has identified
     last_said = StringProperty("")
+    can_go_back = BooleanProperty(False)       # False on home: the bar says 已在首页
 
-    def __init__(self, store, *, speak: Callable[[str], None],
+    def __init__(self, store, *, speak: Callable[[str], None], listen=None,
                  idle: tuple[float, float] = (60.0, 30.0), **kwargs):
         super().__init__(**kwargs)
         self.idle = IdleWatch(self, *idle)     # (ask after, then home after) seconds
         self.title = "连心"
         self.store = store
         self.speak = speak
+        self.listener = listen
+        self.history: list[tuple[str, dict]] = []    # (screen, its setup arguments) before this
+        self._shown: tuple[str, dict] | None = None
         self.pending = ""                      # the personal screen wanted after the PIN
         self.staff = None                      # core.branch.StaffConfirmation in staff mode
         self.manager: ScreenManager | None = None
@@ -81,11 +99,20 @@ class KioskApp(App):
         return root
 
     def on_start(self):
+        self._start_parts()
         self.show("home")
         self.idle.start()
 
     def on_stop(self):
         self.idle.stop()
+        for part in (self.listener, self.speak):
+            if hasattr(part, "close"):
+                part.close()
+
+    def _start_parts(self) -> None:
+        for part in (self.speak, self.listener):
+            if hasattr(part, "start"):
+                part.start(self)
 
     def attach(self, size: tuple[int, int] | None = DEFAULT_SIZE):
         """Build into the (offscreen) window without Kivy's main loop; returns the root."""
@@ -97,6 +124,7 @@ class KioskApp(App):
             Window.size = size
         self.root = self.build()
         Window.add_widget(self.root)
+        self._start_parts()
         self.show("home")
         self.idle.start()
         return self.root
@@ -121,11 +149,37 @@ class KioskApp(App):
         return self.manager.current_screen
 
     def show(self, name: str, **kwargs):
+        return self._show(name, kwargs, remember=True)
+
+    def _show(self, name: str, kwargs: dict, *, remember: bool):
+        if name == "home":
+            self.history.clear()
+        elif remember and self._shown is not None and self._shown != (name, kwargs):
+            self.history = [*self.history, self._shown][-HISTORY_MAX:]
+        self._shown = (name, kwargs)
+        self.can_go_back = name != "home"
         screen = self.screen(name)
         screen.setup(**kwargs)
         self.manager.current = name
         self.say(screen.prompt_text())
+        if hasattr(self.listener, "refresh"):
+            self.listener.refresh()
         return screen
+
+    def go_back(self) -> None:
+        """上一页: the screen before this one (see the module docstring); on home, nothing
+        (the button itself says 这里已经是首页了 when pressed)."""
+        if self.manager.current == "home":
+            return
+        while self.history:
+            name, kwargs = self.history.pop()
+            if name == "home":
+                break
+            if name in NO_RETURN or (self.member and name in IDENTIFY):
+                continue
+            self._show(name, kwargs, remember=False)
+            return
+        self.go_home()
 
     def ask_member(self, then: str) -> None:
         """Personal screens start here: who are you, then the PIN, then ``then``."""

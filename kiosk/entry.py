@@ -1,6 +1,6 @@
 """What ``lianxin kiosk`` calls: run the kiosk, or audit it, or render its screens.
 
-    lianxin kiosk                      -> main(open_store=ctx.store)
+    lianxin kiosk                      -> main(open_store=ctx.store, prompts=<PromptCache>)
     lianxin kiosk --audit [--json]     -> main(audit=True, as_json=...)
     lianxin kiosk --screenshots DIR    -> main(screenshots=DIR)
 
@@ -9,6 +9,12 @@ clock pinned to 2026-11-15, so the pictures do not change from day to day), neve
 terminal's own store, and always offscreen. Running the kiosk opens the terminal's store
 and shows full screen when there is a display, offscreen otherwise (useful only to check
 it starts). Returns the process exit status.
+
+The running kiosk speaks through ``kiosk.speech.Speaker`` on the shared prompt cache
+(``prompts``: a factory, ``cli.voice_cmds.prompt_cache`` beside the database) and the
+sound card, or a NullPlayer without one; it listens (``kiosk.listen``) when a vosk model
+and a microphone are both there. What it found is logged. A caller may pass ``speak``
+instead (tests); without either, speech only goes to the log.
 """
 
 from __future__ import annotations
@@ -41,16 +47,34 @@ def _demo_store(folder: Path):
     return store
 
 
+def voice_parts(prompts: Callable | None, speak: Callable[[str], None] | None):
+    """(speak, listen) for a running kiosk: the real speaker and, when possible, a listener."""
+    from .listen import open_listener
+
+    if speak is None and prompts is not None:
+        from .speech import open_speaker
+
+        speak, why = open_speaker(prompts())
+        log.info("speech out: %s", why)
+    elif speak is None:
+        speak = log_speaker
+    listen, why = open_listener(speak)
+    log.info("%s", why)
+    return speak, listen
+
+
 def main(*, open_store: Callable | None = None, audit: bool = False, as_json: bool = False,
-         screenshots: str | Path | None = None, speak: Callable[[str], None] = log_speaker,
-         echo: Callable[[str], None] = print) -> int:
+         screenshots: str | Path | None = None, speak: Callable[[str], None] | None = None,
+         prompts: Callable | None = None, echo: Callable[[str], None] = print) -> int:
     if not (audit or screenshots):
         if open_store is None:
             raise ValueError("open_store is needed to run the kiosk")
         prepare(fullscreen=True)
         from .app import KioskApp
 
-        KioskApp(open_store(), speak=speak).run()
+        store = open_store()
+        speak, listen = voice_parts(prompts, speak)
+        KioskApp(store, speak=speak, listen=listen).run()
         return 0
     prepare(headless=True)
     from . import audit as audit_mod

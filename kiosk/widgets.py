@@ -110,6 +110,7 @@ class Keypad(GridLayout):
 
 
 class Bar(BoxLayout):
-    """再听一遍 · 音量− · 音量+ · 字小 · 字大 · 回首页 — on every screen, never counted."""
+    """再听一遍 · 音量− · 音量+ · 字小 · 字大 · 返回上页 · 回首页 (+ the app's 工作人员) — on
+    every screen, never counted."""
 
     bg_color = ColorProperty(theme.rgba(theme.BAR_BG))

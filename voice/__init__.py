@@ -7,6 +7,7 @@
     phone_prompts the phone line's own prompts (PHONE_CATALOGUE = both)
     audio         kiosk playback: Player protocol, SoundDevicePlayer, NullPlayer
     asr           speech in: VoskEngine, grammar mode, phrase verified with a confidence
+    record        microphone capture (Capture protocol); staff recordings of prompts
     dialog*       the IVR as a state machine with no I/O (dialog_types: events, actions)
     sip/          our asyncio SIP/RTP stack: messages, SDP, RTP, G.711, DTMF, digest auth
     phone         a call: wires the SIP endpoint's audio and keys to a dialog

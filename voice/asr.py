@@ -139,11 +139,15 @@ class VoskEngine:
         """Load the model now (the phone line does this at start, not on the first call)."""
         self._model()
 
+    def knows(self, word: str) -> bool:
+        """Is this word in the model's vocabulary? (The kiosk cuts labels into known words.)"""
+        return self._model().vosk_model_find_word(word) >= 0
+
     def grammar(self, phrases: Sequence[str]) -> list[str]:
         """The phrases whose every word the model knows, plus ``[unk]`` if it has one."""
         model = self._model()
         known = [p for p in dict.fromkeys(phrases)
-                 if p != UNK and all(model.vosk_model_find_word(w) >= 0 for w in p.split())]
+                 if p != UNK and all(self.knows(w) for w in p.split())]
         dropped = [p for p in phrases if p not in known and p != UNK]
         if dropped:
             log.warning("phrases not in the speech model's vocabulary: %s", dropped)

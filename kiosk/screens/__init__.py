@@ -13,7 +13,7 @@ Flow so far::
                                         (beyond the branch limit: override; clock doubt: clockdate)
     bar 工作人员: confirm ──▶ confirm_pin ──▶ staff ──▶ staff_find / staff_number ──▶ staff_found
         ──▶ staff_member ──▶ dues (staff already confirmed) / staff_consent;
-        staff ──▶ staff_takings / staff_behind / staff_terminal
+        staff ──▶ staff_takings / staff_behind / staff_terminal / staff_messages (留言)
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ REGISTRY: dict[str, str] = {
     "staff_takings": "kiosk.screens.staff:StaffTakingsScreen",
     "staff_behind": "kiosk.screens.staff:StaffBehindScreen",
     "staff_terminal": "kiosk.screens.staff:StaffTerminalScreen",
+    "staff_messages": "kiosk.screens.messages:StaffMessagesScreen",
     "staff_find": "kiosk.screens.staff_find:StaffFindScreen",
     "staff_number": "kiosk.screens.staff_find:StaffNumberScreen",
     "staff_found": "kiosk.screens.staff_find:StaffFoundScreen",

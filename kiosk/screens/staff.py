@@ -1,12 +1,13 @@
 """Staff mode: behind a staff PIN (the confirm screens), entered from the bar's 工作人员.
 
-    staff           the menu: 找党员 · 今日收款 · 欠费名单 · 终端状态 · 退出
+    staff           the menu: 找党员 · 今日收款 · 欠费名单 · 留言 · 终端状态 · 退出
     staff_takings   today's takings with the total (core.dues.takings); 打印日报
     staff_behind    members 3+ months behind (core.dues.behind); the branch decides, the
                     terminal only lists
     staff_terminal  sync (sync.client.status), speech, vosk model, printer, disk; 试听语音, 试打印
 
-Finding a member and acting for them (dues on their behalf, consent) is in staff_find.py.
+Finding a member and acting for them (dues on their behalf, consent) is in staff_find.py;
+the phone line's voice messages (留言) in messages.py.
 Every staff screen keeps to six choices; long lists are paged. The staff confirmation is
 ``app.staff`` (set by the PIN, cleared by 回首页); without it these screens send staff to
 the PIN first.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import shutil
 
-from core import branch, config, dues
+from core import branch, calls, config, dues
 from core.money import fen_to_yuan, fen_zh
 
 from .. import printer
@@ -72,20 +73,23 @@ class StaffMenuScreen(StaffScreen):
         s = self.app.staff
         role = branch.STAFF_ROLES.get(branch.get_staff(self.app.store, s.staff_no)["role"], "")
         t = dues.takings(self.app.store)
+        self.unheard = len(calls.list_messages(self.app.store, unheard_only=True))
         self.title = "工作人员"
         self.body = (f"{s.name}（{role}），您好。\n今天收款{len(t['entries'])}笔，"
-                     f"合计{fen_to_yuan(t['total_fen'])}元。")
+                     f"合计{fen_to_yuan(t['total_fen'])}元。\n未听的留言{self.unheard}条。")
         self.set_choices([
             ("找党员", "找党员，代交党费或登记同意", lambda: self.app.show("staff_find")),
             ("今日收款", "", lambda: self.app.show("staff_takings")),
             ("欠费名单", "欠费三个月以上的党员", lambda: self.app.show("staff_behind")),
+            ("留言", "电话留言", lambda: self.app.show("staff_messages")),
             ("终端状态", "", lambda: self.app.show("staff_terminal")),
             ("退出", "退出工作人员", self.app.go_home),
         ])
 
     def speech(self) -> str:
-        return (f"{self.app.staff.name}，您好。请点：找党员，今日收款，欠费名单，终端状态，"
-                "或者退出。")
+        heard = f"有{self.unheard}条留言还没有听。" if self.unheard else ""
+        return (f"{self.app.staff.name}，您好。{heard}请点：找党员，今日收款，欠费名单，留言，"
+                "终端状态，或者退出。")
 
 
 class StaffTakingsScreen(StaffScreen):
