@@ -309,6 +309,11 @@ class ReadAloud:
         self._timer = None
         if not (self.playing and self._live()):
             return
+        # The estimate is a floor: with a real speaker, wait until the sentence has been said.
+        speaking = getattr(getattr(self._owner, "speak", None), "speaking", None)
+        if speaking is not None and speaking():
+            self._timer = Clock.schedule_once(self._advance, 0.2)
+            return
         if self.at_end():
             self.playing = False
             self._render()
