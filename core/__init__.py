@@ -3,6 +3,7 @@
 Imports nothing of kiosk, voice or sync. Front ends call these modules; none writes SQL.
 
     store        the encrypted SQLite file, transactions, journal events
+    assist       a member's call for staff help at the terminal
     audit        the tamper-evident hash chain
     branch       the branch, its dues policy, staff accounts and staff confirmation
     members      roster, yearly dues amounts, phones, lookup

@@ -193,4 +193,4 @@ def test_call_staff_is_logged_shown_and_spoken(app, said, demo_store):
     assert app.current.message.startswith("已经通知工作人员")
     assert said[-2:] == ["呼叫工作人员", app.current.message]
     row = demo_store.one("SELECT type FROM journal ORDER BY seq DESC LIMIT 1")
-    assert row["type"] == "kiosk.help_called"
+    assert row["type"] == "help.requested"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core import assist
+
 from .base import KioskScreen
 
 HELP_COMING = "已经通知工作人员，请您稍等，马上有人来帮您。"
@@ -25,7 +27,6 @@ class HomeScreen(KioskScreen):
             self.app.ask_member(what)
 
     def call_help(self) -> None:
-        store = self.app.store
-        with store.transaction():
-            store.record("kiosk.help_called", {"screen": "home"}, actor="kiosk")
+        member = self.app.member or {}
+        assist.request_help(self.app.store, where="home", member_no=member.get("member_no"))
         self.tell(HELP_COMING)
