@@ -45,6 +45,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m bench.bench_core
+	$(BIN)/python -m bench.bench_kiosk
 	$(BIN)/python -m bench.bench_tts
 	$(BIN)/python -m bench.bench_phone
 	$(BIN)/python -m bench.bench_sync

@@ -76,6 +76,7 @@ class KioskApp(App):
         self.listener = listen
         self.history: list[tuple[str, dict]] = []    # (screen, its setup arguments) before this
         self._shown: tuple[str, dict] | None = None
+        self._opened: set[str] = set()     # screens shown since home was last reached
         self.pending = ""                      # the personal screen wanted after the PIN
         self.staff = None                      # core.branch.StaffConfirmation in staff mode
         self.manager: ScreenManager | None = None
@@ -158,6 +159,7 @@ class KioskApp(App):
             self.history = [*self.history, self._shown][-HISTORY_MAX:]
         self._shown = (name, kwargs)
         self.can_go_back = name != "home"
+        self._opened.add(name)
         screen = self.screen(name)
         screen.setup(**kwargs)
         self.manager.current = name
@@ -203,9 +205,12 @@ class KioskApp(App):
         self.member = {}
         self.pending = ""
         self.staff = None
-        for name in REGISTRY:
+        # Only screens opened since the last time home was reached can hold anything
+        # personal; resetting every screen ever built made 回首页 slow.
+        for name in self._opened:
             if self.manager.has_screen(name):
                 self.manager.get_screen(name).setup()
+        self._opened = set()
         self.show("home")
 
     def staff_entry(self) -> None:

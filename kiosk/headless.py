@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 DEFAULT_SIZE = (1280, 800)
 # SDL's offscreen surface keeps the size the window was created with: a window made at
@@ -45,7 +46,11 @@ def prepare(*, headless: bool | None = None, size: tuple[int, int] = DEFAULT_SIZ
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")   # our logging config, not Kivy's console handler
     if "KIVY_HOME" not in os.environ:
-        os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="lianxin-kivy-")
+        # One fixed folder for Kivy's own config and logs (a new temp folder per start was
+        # left behind every time); nothing of ours is kept there.
+        home = Path(tempfile.gettempdir()) / f"lianxin-kivy-{os.getuid()}"
+        home.mkdir(mode=0o700, exist_ok=True)
+        os.environ["KIVY_HOME"] = str(home)
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
     if "kivy.core.window" in sys.modules:

@@ -37,6 +37,16 @@ class KioskScreen(Screen):
     def sample(cls, app) -> dict:
         return {}
 
+    @staticmethod
+    def sample_member(app) -> dict:
+        """The member the audit and screenshots show: the first one who owes dues, so the
+        pictures of status, dues and confirmation tell one consistent story."""
+        from core import dues, members
+
+        roster = members.list_all(app.store)
+        owing = [m for m in roster if dues.status(app.store, m["member_no"]).months_owed]
+        return (owing or roster)[0]
+
     def tell(self, text: str) -> None:
         """Show ``text`` on the message line and say it."""
         self.message = text

@@ -30,10 +30,12 @@ OVERRIDE_REASONS = ("经支部同意补交", "经支部同意预交", "外出务
 
 
 def _sample_job(app) -> DuesJob:
-    from core import members
 
-    m = members.list_all(app.store)[0]
-    return DuesJob(m["member_no"], m["name"], 3)
+    from .base import KioskScreen
+
+    m = KioskScreen.sample_member(app)
+    months = len(dues.status(app.store, m["member_no"]).months_owed) or 1
+    return DuesJob(m["member_no"], m["name"], months)
 
 
 def _job_line(app, job: DuesJob | None) -> str:

@@ -29,9 +29,8 @@ class PinScreen(KioskScreen):
 
     @classmethod
     def sample(cls, app) -> dict:
-        from core import members
 
-        return {"member": members.list_all(app.store)[0]}
+        return {"member": cls.sample_member(app)}
 
     def _show_dots(self) -> None:
         shown = max(PIN_MIN, len(self.pin))

@@ -239,7 +239,7 @@ class StaffConsentScreen(StaffScreen):
     @classmethod
     def sample(cls, app) -> dict:
         sample_staff(app)
-        return {"member_no": members.list_all(app.store)[0]["member_no"]}
+        return {"member_no": cls.sample_member(app)["member_no"]}
 
     def record(self, agree: bool) -> None:
         fn = consent.grant if agree else consent.withdraw

@@ -136,9 +136,8 @@ class StudyScreen(KioskScreen):
 
     @classmethod
     def sample(cls, app) -> dict:
-        from core import members
 
         if not app.member:
-            first = members.list_all(app.store)[0]
+            first = cls.sample_member(app)
             app.member = {"member_no": first["member_no"], "name": first["name"]}
         return {}
