@@ -132,11 +132,7 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
     app = FastAPI(title="Lianxin hub", version=f"protocol {protocol.PROTOCOL_VERSION}",
                   docs_url=None, redoc_url=None)
 
-    @app.middleware("http")
-    async def hub_time(request: Request, call_next):
-        response = await call_next(request)
-        response.headers[protocol.H_HUB_TIME] = str(clock())
-        return response
+    app.add_middleware(_HubTime, clock=clock)
 
     @app.exception_handler(ProtocolError)
     async def protocol_error(request: Request, e: ProtocolError):
@@ -185,9 +181,10 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
 
     @app.post("/v1/push", openapi_extra=_body_doc(_PUSH_SCHEMA))
     async def push(request: Request):
-        raw, caller = await _signed(request)
-        data = _decode(request, raw, max_body)
-        result = await run_in_threadpool(service.push, storage, caller, data, clock())
+        raw = await _raw_body(request, max_body)
+        result = await run_in_threadpool(  # authenticate, decode and apply in one hop
+            service.signed_push, storage, request.headers, request.method,
+            _signed_path(request), raw, lambda body: _decode(request, body, max_body), clock())
         return _json(request, result)
 
     @app.get("/v1/pull")
@@ -213,6 +210,31 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
                                  media_type="application/octet-stream", headers=headers)
 
     return app
+
+
+class _HubTime:
+    """Every answer carries the hub's time. A plain ASGI middleware: the decorator kind
+    (BaseHTTPMiddleware) costs a task group and a stream per request."""
+
+    def __init__(self, app, clock: Callable[[], int]):
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_time(message):
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != _HUB_TIME_KEY]
+                headers.append((_HUB_TIME_KEY, str(self.clock()).encode("ascii")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_time)
+
+
+_HUB_TIME_KEY = protocol.H_HUB_TIME.lower().encode("ascii")
 
 
 def _range(header: str | None, size: int) -> tuple[int, int]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 
 from core.clock import SystemClock, iso
 from core.errors import InvalidInput, NotFound
@@ -35,29 +36,65 @@ CURSOR_KEY = "reconcile.cursor"
 CHUNK = 2000
 
 
-def catch_up(storage: HubStorage, *, at: str | None = None) -> int:
+@dataclass
+class Appended:
+    """Rows a push just appended to the branch log — cursors ``after`` + 1 … ``upto`` —
+    with their payloads already parsed (``sync.protocol.Batch.payloads``), so that
+    :func:`catch_up` need not read them back nor parse them again. Each row carries
+    ``branch, origin, event_id, type, payload, at``."""
+
+    after: int
+    upto: int
+    rows: list[dict]
+    payloads: list
+
+
+_UNPARSED = object()
+
+
+def catch_up(storage: HubStorage, *, at: str | None = None,
+             appended: Appended | None = None) -> int:
     """Read the branch log past the last position into the derived tables; returns how
-    many rows were read. Joins the caller's transaction (a push), or makes its own."""
+    many rows were read. Joins the caller's transaction (a push), or makes its own.
+
+    ``appended`` rows are taken from memory when they are exactly what is left to read
+    (the usual case right after a push); otherwise everything is read from the log."""
     at = at or iso(SystemClock().now())
     done = 0
     with storage.transaction():
+        studies: list[tuple] = []  # hub_study is read by nothing here: written at the end
         cursor = int(storage.meta(CURSOR_KEY) or 0)
-        while rows := storage.log_after(cursor, CHUNK):
-            for row in rows:
-                _ingest(storage, row, at)
-            cursor = rows[-1]["cursor"]
-            done += len(rows)
+        if (appended is not None and cursor == appended.after
+                and appended.upto - appended.after == len(appended.rows)
+                and storage.last_cursor() == appended.upto):
+            for row, p in zip(appended.rows, appended.payloads, strict=True):
+                _ingest(storage, row, at, studies, p)
+            cursor, done = appended.upto, len(appended.rows)
+        else:
+            while rows := storage.log_after(cursor, CHUNK):
+                for row in rows:
+                    _ingest(storage, row, at, studies)
+                cursor = rows[-1]["cursor"]
+                done += len(rows)
+        storage.put_studies(studies)
         storage.set_meta(CURSOR_KEY, str(cursor))
     return done
 
 
-def _ingest(storage: HubStorage, row: dict, at: str) -> None:
+def _ingest(storage: HubStorage, row: dict, at: str, studies: list[tuple],
+            p=_UNPARSED) -> None:
     type_ = row["type"]
     if not (type_.startswith(("dues.", "member.")) or type_ == "study.session"):
         return
     try:
-        p = json.loads(row["payload"])
+        if p is _UNPARSED:
+            p = json.loads(row["payload"])
         if not isinstance(p, dict):
+            return
+        if type_ == "study.session":
+            study = _study_row(row["branch"], p)
+            if study is not None:
+                studies.append(study)
             return
         _apply(storage, row, p, at)
     except (KeyError, TypeError, ValueError):
@@ -66,15 +103,30 @@ def _ingest(storage: HubStorage, row: dict, at: str) -> None:
         return
 
 
+def _study_row(branch: str, p: dict) -> tuple | None:
+    """A study session as ``HubStorage.put_studies`` takes it (union of sessions; the
+    newest event of a sitting wins, finished stays finished); None when a field the
+    table needs is missing or not a plain value."""
+    session, member, lesson, started, terminal = (p["session_id"], p["member_no"],
+                                                  p["lesson_id"], p["started_at"],
+                                                  p["terminal_id"])
+    row = (session, branch, member, lesson, started, int(p["seconds"]),
+           int(bool(p["completed"])), terminal)
+    if (type(session) is str and type(member) is str and type(lesson) is str
+            and type(started) is str and type(terminal) is str):
+        return row
+    for value in (session, member, lesson, started, terminal):
+        if not isinstance(value, str | int | float):
+            return None
+    return row
+
+
 def _apply(storage: HubStorage, row: dict, p: dict, at: str) -> None:
     branch, type_, origin = row["branch"], row["type"], row["origin"]
     if type_.startswith("dues."):
         if storage.put_ledger(branch, p, row["event_id"]):
             for month, _ in p.get("month_amounts") or []:
                 _check_month(storage, branch, p["member_no"], month, at)
-        return
-    if type_ == "study.session":
-        storage.put_study(branch, p)
         return
     from_hub = origin == "hub"
     if type_ in PROPOSAL_TYPES and not from_hub:

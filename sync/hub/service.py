@@ -5,6 +5,7 @@
     push           a batch checked (sync.protocol) and applied in one transaction, with
                    the reconciliation it brings (sync.hub.conflicts: double payments
                    flagged, roster edits held as proposals)
+    signed_push    authenticate + push of one request, in one transaction
     pull           a page of the terminal's own branch log
     media          a content-addressed file the terminal's branch may fetch
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.clock import iso
@@ -55,13 +57,16 @@ def authenticate(storage: HubStorage, headers, method: str, path_with_query: str
                            auth.nonce, body):
         raise ProtocolError("bad_signature")
     protocol.check_time(auth.time_ms, now_ms)
-    if not storage.use_nonce(auth.terminal_id, auth.nonce, auth.time_ms,
-                             now_ms - protocol.TIME_WINDOW_MS):
+    with storage.transaction():  # one commit (one fsync) for the nonce and last_seen
+        fresh = storage.use_nonce(auth.terminal_id, auth.nonce, auth.time_ms,
+                                  now_ms - protocol.TIME_WINDOW_MS)
+        if fresh and not terminal["revoked_at"]:
+            storage.touch_terminal(auth.terminal_id, _now_iso(now_ms),
+                                   _local_offset(headers, now_ms))
+    if not fresh:
         raise ProtocolError("replay")
     if terminal["revoked_at"]:
         raise ProtocolError("terminal_revoked", revoked_at=terminal["revoked_at"])
-    offset = _local_offset(headers, now_ms)
-    storage.touch_terminal(auth.terminal_id, _now_iso(now_ms), offset)
     return Caller(auth.terminal_id, terminal["branch"])
 
 
@@ -124,38 +129,145 @@ def enroll(storage: HubStorage, data: dict, headers, method: str, path: str, bod
 
 
 def push(storage: HubStorage, caller: Caller, data: dict, now_ms: int) -> dict:
-    """Check a batch against what the hub holds and apply its new part in one transaction."""
-    events, entries = protocol.parse_batch(data)
-    head = data.get("head_seq")
-    if head is not None and (isinstance(head, bool) or not isinstance(head, int) or head < 0):
-        raise ProtocolError("bad_batch", "head_seq must be a whole number")
+    """Check a batch against what the hub holds and apply its new part in one transaction.
+
+    What needs no stored state (shapes, payload JSON, each entry's own hash, the events
+    entries name) is worked out first, before the transaction, and only once."""
+    batch, head = _read_batch(data)
+    at = _now_iso(now_ms)
     try:
         with storage.transaction():
-            t = storage.get_terminal(caller.terminal_id)
-            stored_seq, audit_seq = t["stored_seq"], t["audit_seq"]
-            stored_ids = (storage.event_ids_by_seq(caller.terminal_id, events[0]["seq"], stored_seq)
-                          if events else {})
-            hashes = (storage.audit_hashes(caller.terminal_id, entries[0]["seq"] - 1, audit_seq)
-                      if entries else {})
-            new_events = protocol.check_events(events, stored_seq, stored_ids)
-            new_entries = protocol.check_audit(entries, audit_seq, t["audit_hash"], hashes)
-            protocol.check_pairing(events, entries, new_events, new_entries)
-            protocol.check_branch_events(new_events, caller.branch)
-            if storage.event_id_exists([e["event_id"] for e in new_events]):
-                raise ProtocolError("event_conflict")
-            storage.store_batch(caller.terminal_id, caller.branch, new_events, new_entries,
-                                _now_iso(now_ms), head)
-            if new_events:  # flags and proposals commit with the batch, or not at all
-                conflicts.catch_up(storage, at=_now_iso(now_ms))
-            t = storage.get_terminal(caller.terminal_id)
+            checked = _check_batch(storage, caller, batch)
+            return _store_batch(storage, caller, batch, checked, head, at)
     except ProtocolError as e:
-        if e.status == 409:
-            storage.note_refusal(caller.terminal_id, e.code, _now_iso(now_ms))
-            e.extra.setdefault("stored_seq", t["stored_seq"])
-            e.extra.setdefault("audit_seq", t["audit_seq"])
+        _note_refusal(storage, caller, e, at)
         raise
     except sqlite3.IntegrityError as e:  # a race the checks above cannot see
         raise ProtocolError("event_conflict", str(e)) from e
+
+
+def signed_push(storage: HubStorage, headers, method: str, path_with_query: str, body: bytes,
+                decode: Callable[[bytes], dict], now_ms: int) -> dict:
+    """A push request as sent: :func:`authenticate`, ``decode`` the body, :func:`push` —
+    with the same answers, refusals and precedence — in one transaction (one commit, one
+    fsync, where the two steps took two).
+
+    A refusal of the body or batch waits until the nonce is recorded (a replay or a revoked
+    terminal is told so first, as before); a batch refused by the push rules writes nothing
+    of itself (the rules are all checked before the first write), and the nonce,
+    ``last_seen`` and the refusal note commit. Should the writes themselves fail, all is
+    rolled back and the nonce is recorded on its own, as the two steps did.
+
+    The whole request holds the storage's lock, decoding included: worker threads that
+    parse JSON while another one steps through SQLite (which gives up the GIL at every
+    row) make a GIL convoy that costs more than the overlap brings."""
+    with storage.exclusive():
+        return _signed_push(storage, headers, method, path_with_query, body, decode, now_ms)
+
+
+def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str, body: bytes,
+                 decode: Callable[[bytes], dict], now_ms: int) -> dict:
+    auth = protocol.parse_auth_headers(headers)
+    public = storage.public_keys.get(auth.terminal_id)
+    if public is None:
+        terminal = storage.get_terminal(auth.terminal_id)
+        if terminal is None:
+            raise ProtocolError("unknown_terminal")
+        public = protocol.load_public_key(terminal["public_key"])
+        storage.public_keys[auth.terminal_id] = public
+    if not protocol.verify(public, auth.signature, method, path_with_query, str(auth.time_ms),
+                           auth.nonce, body):
+        raise ProtocolError("bad_signature")
+    protocol.check_time(auth.time_ms, now_ms)
+    refused: ProtocolError | None = None
+    try:
+        batch, head = _read_batch(decode(body))
+    except ProtocolError as e:
+        batch, head, refused = None, None, e
+    at = _now_iso(now_ms)
+    offset = _local_offset(headers, now_ms)
+    forget_before = now_ms - protocol.TIME_WINDOW_MS
+    try:
+        with storage.transaction():
+            terminal = storage.get_terminal(auth.terminal_id)
+            if not storage.use_nonce(auth.terminal_id, auth.nonce, auth.time_ms, forget_before):
+                refused = ProtocolError("replay")
+            elif terminal["revoked_at"]:
+                refused = ProtocolError("terminal_revoked", revoked_at=terminal["revoked_at"])
+            else:
+                storage.touch_terminal(auth.terminal_id, at, offset)
+                if refused is None:
+                    caller = Caller(auth.terminal_id, terminal["branch"])
+                    try:
+                        checked = _check_batch(storage, caller, batch)
+                    except ProtocolError as e:
+                        _note_refusal(storage, caller, e, at)
+                        refused = e
+                    else:
+                        return _store_batch(storage, caller, batch, checked, head, at)
+    except Exception as e:  # the writes failed: everything was rolled back
+        with storage.transaction():  # the nonce stays used all the same
+            if storage.use_nonce(auth.terminal_id, auth.nonce, auth.time_ms, forget_before):
+                storage.touch_terminal(auth.terminal_id, at, offset)
+        if isinstance(e, sqlite3.IntegrityError):  # a race the checks cannot see
+            raise ProtocolError("event_conflict", str(e)) from e
+        raise
+    raise refused
+
+
+def _read_batch(data: dict) -> tuple[protocol.Batch, int | None]:
+    batch = protocol.parse_push(data)
+    head = data.get("head_seq")
+    if head is not None and (isinstance(head, bool) or not isinstance(head, int) or head < 0):
+        raise ProtocolError("bad_batch", "head_seq must be a whole number")
+    return batch, head
+
+
+def _note_refusal(storage: HubStorage, caller: Caller, e: ProtocolError, at: str) -> None:
+    """A rule refusal (409) is kept for operators and tells the terminal where to resume."""
+    if e.status == 409:
+        storage.note_refusal(caller.terminal_id, e.code, at)
+        t = storage.get_terminal(caller.terminal_id)
+        e.extra.setdefault("stored_seq", t["stored_seq"])
+        e.extra.setdefault("audit_seq", t["audit_seq"])
+
+
+def _check_batch(storage: HubStorage, caller: Caller,
+                 batch: protocol.Batch) -> tuple[list[dict], list[dict]]:
+    """Every push rule against the hub's state; returns the new events and audit entries.
+    Reads only: a refusal here has written nothing. Call inside a transaction."""
+    events, entries = batch.events, batch.entries
+    t = storage.get_terminal(caller.terminal_id)
+    stored_seq, audit_seq = t["stored_seq"], t["audit_seq"]
+    stored_ids = (storage.event_ids_by_seq(caller.terminal_id, events[0]["seq"], stored_seq)
+                  if events else {})
+    hashes = (storage.audit_hashes(caller.terminal_id, entries[0]["seq"] - 1, audit_seq)
+              if entries else {})
+    new_events = protocol.check_events(events, stored_seq, stored_ids)
+    new_entries = protocol.check_audit(entries, audit_seq, t["audit_hash"], hashes,
+                                       batch.hashes)
+    protocol.check_pairing(events, entries, new_events, new_entries, batch.named)
+    protocol.check_branch_events(new_events, caller.branch)
+    if storage.event_id_exists([e["event_id"] for e in new_events]):
+        raise ProtocolError("event_conflict")
+    return new_events, new_entries
+
+
+def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
+                 checked: tuple[list[dict], list[dict]], head: int | None, at: str) -> dict:
+    """Append a checked batch's new part, with the reconciliation it brings; the answer."""
+    events, (new_events, new_entries) = batch.events, checked
+    after, upto = storage.store_batch(caller.terminal_id, caller.branch, new_events,
+                                      new_entries, at, head)
+    if new_events:  # flags and proposals commit with the batch, or not at all
+        rows = [{"branch": caller.branch, "origin": caller.terminal_id,
+                 "event_id": e["event_id"], "type": e["type"], "payload": e["payload"],
+                 "at": e["at"]} for e in new_events]
+        # New events are the batch's last ones (check_events): so are their payloads.
+        payloads = batch.payloads[len(events) - len(new_events):]
+        conflicts.catch_up(storage, at=at,
+                           appended=conflicts.Appended(after, upto, rows, payloads))
+    t = storage.get_terminal(caller.terminal_id)
     return {"stored_seq": t["stored_seq"], "audit_seq": t["audit_seq"],
             "applied": len(new_events), "audit_applied": len(new_entries),
             "duplicates": len(events) - len(new_events)}

@@ -168,6 +168,9 @@ class HubStorage(RosterQueries):
         self.conn = conn
         self.path = path
         self._lock = threading.RLock()
+        # terminal id -> its public key, loaded once (a terminal's key never changes
+        # after enrollment; revocation is read from the row each time).
+        self.public_keys: dict[str, object] = {}
 
     @classmethod
     def open(cls, path, *, create: bool = True) -> HubStorage:
@@ -217,6 +220,10 @@ class HubStorage(RosterQueries):
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
+
+    def exclusive(self) -> contextlib.AbstractContextManager:
+        """The lock every method takes, to hold across a larger piece of work."""
+        return self._lock
 
     def _all(self, sql: str, params: Iterable = ()) -> list[dict]:
         with self._lock:
@@ -348,10 +355,13 @@ class HubStorage(RosterQueries):
         return False
 
     def store_batch(self, terminal_id: str, branch: str, events: list[dict],
-                    entries: list[dict], received_at: str, head_seq: int | None) -> None:
+                    entries: list[dict], received_at: str,
+                    head_seq: int | None) -> tuple[int, int]:
         """Append new events and audit entries and move the terminal's marks. Call inside
-        :meth:`transaction`, after the batch was checked."""
+        :meth:`transaction`, after the batch was checked. Returns the branch log's last
+        cursor before and after the append (the events took the cursors in between)."""
         with self._lock:
+            before = self.last_cursor()
             self.conn.executemany(
                 "INSERT INTO terminal_audit(terminal_id, seq, at, actor, action, subject, "
                 "detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -373,6 +383,12 @@ class HubStorage(RosterQueries):
             params += [head_seq or 0, events[-1]["seq"] if events else 0]
             self.conn.execute(f"UPDATE terminal SET {', '.join(sets)} WHERE terminal_id = ?",
                               [*params, terminal_id])
+            return before, self.last_cursor() if events else before
+
+    def last_cursor(self) -> int:
+        """The branch log's newest cursor (0 when empty)."""
+        with self._lock:
+            return self.conn.execute("SELECT max(cursor) FROM branch_log").fetchone()[0] or 0
 
     # -- branch log --------------------------------------------------------------------
     def append_log(self, *, branch: str, origin: str, event_id: str, type: str, payload: str,
@@ -482,16 +498,19 @@ class HubStorage(RosterQueries):
                          "resolved_at, resolved_by, note FROM dues_flag WHERE branch = ? "
                          f"{where} ORDER BY month, member_no", [branch, *params])
 
-    def put_study(self, branch: str, p: dict) -> None:
-        """Union of study sessions; the newest event of a session wins, finished stays
-        finished."""
-        self._run(
-            "INSERT INTO hub_study(session_id, branch, member_no, lesson_id, started_at, "
-            "seconds, completed, terminal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(session_id) DO UPDATE SET seconds = excluded.seconds, "
-            "completed = max(completed, excluded.completed)",
-            [p["session_id"], branch, p["member_no"], p["lesson_id"], p["started_at"],
-             int(p["seconds"]), int(bool(p["completed"])), p["terminal_id"]])
+    _PUT_STUDY = (
+        "INSERT INTO hub_study(session_id, branch, member_no, lesson_id, started_at, "
+        "seconds, completed, terminal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(session_id) DO UPDATE SET seconds = excluded.seconds, "
+        "completed = max(completed, excluded.completed)")
+
+    def put_studies(self, rows: list[tuple]) -> None:
+        """Study sessions, in order, in one statement: (session_id, branch, member_no,
+        lesson_id, started_at, seconds, completed 0/1, terminal_id) each. Union of
+        sessions; the newest event of a session wins, finished stays finished."""
+        if rows:
+            with self._lock:
+                self.conn.executemany(self._PUT_STUDY, rows)
 
     def put_member(self, branch: str, member_no: str, name: str, dues_from: str,
                    state: str) -> None:
