@@ -16,13 +16,30 @@ $BIN/lianxin --db "$DB" demo
 # 2. Fixed voice prompts rendered once, so every prompt starts at once.
 $BIN/lianxin --db "$DB" voice prerender
 
-# 3. The phone line alongside, on loopback (point a PBX or an FXO/GSM gateway at it for real).
+# 3. The township hub alongside, holding the same demo branch; the terminal enrolls once
+#    and syncs (its own history stays; its roster reaches the hub as proposals).
+HUB_DB=$DIR/hub.db
+HUB_LISTEN=${HUB_LISTEN:-127.0.0.1:8440}
+[ -e "$HUB_DB" ] || $BIN/lianxin hub --db "$HUB_DB" demo > /dev/null
+$BIN/lianxin hub --db "$HUB_DB" serve --listen "$HUB_LISTEN" > "$DIR/hub.log" 2>&1 &
+HUB_PID=$!
+# 4. The phone line alongside, on loopback (point a PBX or an FXO/GSM gateway at it for real).
 $BIN/lianxin --db "$DB" phone --listen "$PHONE_LISTEN" > "$DIR/phone.log" 2>&1 &
 PHONE_PID=$!
-trap 'kill $PHONE_PID 2>/dev/null || true' EXIT
+trap 'kill $PHONE_PID $HUB_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  curl -fsS "http://$HUB_LISTEN/health" > /dev/null 2>&1 && break
+  sleep 0.2
+done
+if ! $BIN/lianxin --db "$DB" sync --status --json | grep -q '"hub_url": "http'; then
+  CODE=$($BIN/lianxin hub --db "$HUB_DB" enroll-code --branch DEMO-QSC)
+  $BIN/lianxin --db "$DB" enroll --hub "http://$HUB_LISTEN" --code "$CODE" --label 演示活动室
+fi
+$BIN/lianxin --db "$DB" sync || echo "同步没有成功，终端照常可用（日志 $DIR/hub.log）"
+echo "服务中心：http://$HUB_LISTEN（日志 $DIR/hub.log）"
 echo "电话线路：sip:$PHONE_LISTEN（日志 $DIR/phone.log）"
 
-# 4. The kiosk: on the screen if there is one; otherwise pictures of every screen.
+# 5. The kiosk: on the screen if there is one; otherwise pictures of every screen.
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ -e /dev/dri/card0 -a -n "${LIANXIN_KMS:-}" ]; then
   echo "触摸屏启动中……（关闭窗口即结束演示）"
   $BIN/lianxin --db "$DB" kiosk
@@ -36,7 +53,8 @@ the kiosk full screen. Meanwhile try the terminal from the command line, for exa
   $BIN/lianxin --db $DB dues status QS004
   $BIN/lianxin --db $DB study recommend QS001
   $BIN/lianxin --db $DB kiosk --audit
-The phone line is running on sip:$PHONE_LISTEN until you press Ctrl-C here; call it with
+The hub (http://$HUB_LISTEN) and the phone line (sip:$PHONE_LISTEN) run until you press
+Ctrl-C here. Call the line with
 any SIP phone (baresip: \`baresip\`, then \`/dial sip:$PHONE_LISTEN\`), key in 001 then # and
 PIN 1234.
 TXT
