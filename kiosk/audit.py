@@ -12,18 +12,24 @@ and at the smallest and largest text step, the audit walks the widget tree and r
 * ``choices``: the screen's own buttons, a keypad counting as one, the bar not counted
   (rule: <= 6);
 * ``has_prompt``: the screen says something when it opens;
-* ``problems``: every broken rule in words, including text that does not fit its widget
-  and widgets pushed outside their screen (a layout that does not hold at that size).
+* ``problems``: every broken rule in words, including text that does not fit its widget,
+  widgets pushed outside their screen (a layout that does not hold at that size), and
+  Chinese line breaking as drawn: a line starting with closing punctuation (，。）…), a
+  line ending with an opening bracket, a number split from its unit ("48 / 元"), a word
+  split mid-way ("espe / ak-ng") — read from the lines Kivy actually laid out, checked
+  with :func:`kiosk.textwrap_zh.bad_break`.
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 from kivy.core.window import Window
 from kivy.metrics import dp, sp
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 
-from . import drive, theme
+from . import drive, textwrap_zh, theme
 from .screens import REGISTRY, screen_class
 from .widgets import Keypad
 
@@ -49,6 +55,24 @@ def _backgrounds(w) -> list:
     if isinstance(node, ButtonBehavior) and hasattr(node, "bg_down"):
         found.append(node.bg_down)
     return found
+
+
+def drawn_lines(label) -> list[str]:
+    """The lines of ``label`` as Kivy laid them out (markup removed), top to bottom."""
+    core = getattr(label, "_label", None)
+    lines = getattr(core, "_cached_lines", None) or []
+    return ["".join(word.text for word in line.words) for line in lines]
+
+
+def line_break_problems(label) -> list[str]:
+    """Each wrong line break in ``label`` as drawn, in words."""
+    lines = drawn_lines(label)
+    out = []
+    for before, after in pairwise(lines):
+        why = textwrap_zh.bad_break(before, after)
+        if why:
+            out.append(f"line break in {label.text[:12]!r}: {why}")
+    return out
 
 
 def count_choices(widget) -> int:
@@ -80,6 +104,7 @@ def measure(app) -> dict:
             tw, th = w.texture_size
             if tw > w.width + 1 or th > w.height + 1:
                 problems.append(f"text {w.text[:12]!r} does not fit its widget")
+            problems += line_break_problems(w)
         if isinstance(w, ButtonBehavior):
             targets.append(w.height / dp(1))
             if w.width / dp(1) < theme.TARGET_W_DP:

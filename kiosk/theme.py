@@ -28,6 +28,7 @@ DIGITS_SP = 64        # big figures (typed number, amounts)
 TARGET_H_DP = 96      # every touch target at least this tall ...
 TARGET_W_DP = 60      # ... and this wide
 CHOICE_H_DP = 120     # a main choice button
+PORTRAIT_CHOICE_H_DP = 168   # ... on a tall (portrait) screen, which has the room
 BAR_H_DP = 104        # the always-present bar's buttons
 PAD_DP = 16
 TEXT_SCALES = (1.0, 1.25, 1.5)   # 字小 / 字大 steps; the smallest keeps every rule

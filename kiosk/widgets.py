@@ -10,6 +10,8 @@ digits are in, never the digit) through the app, then acts on release.
 
 from __future__ import annotations
 
+import re
+
 from kivy.app import App
 from kivy.properties import (
     BooleanProperty,
@@ -22,20 +24,103 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
+from kivy.utils import get_hex_from_color
 
-from . import theme
+from . import textwrap_zh, theme
 
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "删除", "0", "确定")
 SPOKEN_KEYS = {"删除": "删除一位", "确定": "确定"}
 
 
-class Text(Label):
+_widths: dict[tuple, float] = {}
+_TAG = re.compile(r"\[/?[a-z_]+(?:=[^\]]*)?\]|&bl;|&br;|&amp;|.", re.S)
+_ENTITY = {"&bl;": "[", "&br;": "]", "&amp;": "&"}
+_SIZE = re.compile(r"\[size=([0-9.]+)(sp|dp|px)?\]")
+
+
+def measurer(font_px: float, bold: bool = False, font_name: str | None = None):
+    """``measure(ch)``: a character's width in px with the kiosk font at ``font_px``."""
+    def measure(ch: str) -> float:
+        key = (font_px, bold, font_name, ch)
+        if key not in _widths:
+            from kivy.core.text import Label as CoreLabel
+
+            opts = {"font_size": font_px, "bold": bold}
+            if font_name:
+                opts["font_name"] = font_name
+            _widths[key] = CoreLabel(**opts).get_extents(ch)[0]
+        return _widths[key]
+    return measure
+
+
+def wrap_markup(text: str, font_px: float, width: float, bold: bool = False,
+                font_name: str | None = None) -> str:
+    """Kivy markup with newlines put in by :mod:`kiosk.textwrap_zh`, tags left alone; each
+    paragraph measured at the ``[size=...]`` it starts with (a lesson button's reason)."""
+    out = []
+    for para in text.split("\n"):
+        size = _SIZE.search(para)
+        px = float(size.group(1)) if size and not size.group(2) else font_px
+        tokens = _TAG.findall(para)
+        plain = "".join(_ENTITY.get(t, t) if len(t) == 1 or t in _ENTITY else "" for t in tokens)
+        starts = set(textwrap_zh.break_lines(plain, measurer(px, bold, font_name), width)[1:])
+        at, pieces = 0, []
+        for t in tokens:
+            visible = len(t) == 1 or t in _ENTITY
+            if visible and at in starts:
+                pieces.append("\n")
+            pieces.append(t)
+            at += visible
+        out.append("".join(pieces))
+    return "\n".join(out)
+
+
+class ZhLabel(Label):
+    """A Label whose wrapped lines are broken the Chinese way (:mod:`kiosk.textwrap_zh`):
+    "，" never starts a line, "48元" is never split. ``text`` stays what the screen set;
+    only what is drawn gets the line breaks. Wraps only when ``text_size`` has a width."""
+
+    wrap_slack = 0.25        # of the font size: room for kerning, so Kivy never re-wraps
+
+    def drawn_text(self) -> str:
+        width = self.text_size[0] if self.text_size else None
+        if not self.text or not width or width <= 0:
+            return self.text
+        px = self.font_size
+        usable = width - px * self.wrap_slack
+        if self.markup:
+            return wrap_markup(self.text, px, usable, self.bold, self.font_name)
+        return textwrap_zh.wrap(self.text, measurer(px, self.bold, self.font_name), usable)
+
+    def texture_update(self, *largs):
+        label = self._label
+        if label is None or not self.text.strip():
+            super().texture_update(*largs)
+        elif not self.markup:
+            label.text = self.drawn_text()
+            super().texture_update(*largs)
+        else:
+            # Label.texture_update rebuilds markup from self.text: the same steps, wrapped
+            self.texture = None
+            colour = self.disabled_color if self.disabled else self.color
+            label.text = f"[color={get_hex_from_color(colour)}]{self.drawn_text()}[/color]"
+            label.refresh()
+            if label.texture:
+                label.texture.bind()
+            self.refs, self.anchors = label.refs, label.anchors
+            if label.texture is not None:
+                self.texture = label.texture
+                self.texture_size = list(label.texture.size)
+            self.is_shortened = label.is_shortened
+
+
+class Text(ZhLabel):
     """A line or paragraph of text; ``role`` picks its size and colour from the theme."""
 
     role = OptionProperty("body", options=["body", "title", "error", "digits", "large"])
 
 
-class BigButton(ButtonBehavior, Label):
+class BigButton(ButtonBehavior, ZhLabel):
     """A touch target of at least 96×60 dp with its own painted background."""
 
     bg_color = ColorProperty(theme.rgba(theme.CHOICE_BG))
@@ -89,6 +174,7 @@ class Keypad(GridLayout):
 
     secret = BooleanProperty(False)
     entered = NumericProperty(0)
+    key_dp = NumericProperty(theme.TARGET_H_DP)   # each key's height (taller in portrait)
 
     def __init__(self, **kwargs):
         self.register_event_type("on_key")
@@ -98,7 +184,12 @@ class Keypad(GridLayout):
             b.spoken = SPOKEN_KEYS.get(key, key)
             b.bind(on_release=lambda btn: self.dispatch("on_key", btn.text))
             self.add_widget(b)
-        self.bind(secret=self._respeak, entered=self._respeak)
+        self.bind(secret=self._respeak, entered=self._respeak, key_dp=self._resize,
+                  children=self._resize)
+
+    def _resize(self, *_):
+        for b in self.children:
+            b.min_height_dp = self.key_dp
 
     def _respeak(self, *_):
         for b in self.children:

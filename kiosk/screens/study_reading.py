@@ -30,7 +30,9 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Stri
 from kivy.uix.label import Label
 from kivy.utils import escape_markup
 
-from ..widgets import ChoiceButton
+from .. import textwrap_zh
+from ..textwrap_zh import NO_END, NO_START  # noqa: F401  (re-exported for callers)
+from ..widgets import ChoiceButton, measurer
 
 MARKER = "▶"
 LINE_HEIGHT = 1.25
@@ -64,21 +66,7 @@ class WrapButton(ChoiceButton):
     """A choice whose label may wrap onto more lines; the button grows to hold it."""
 
 
-# Chinese line breaking (禁则): these never start a line, these never end one.
-NO_START = frozenset("，。！？；：、”’）》」』〉】…—·,.!?;:)%")
-NO_END = frozenset("“‘（《「『〈【(" + MARKER)
-
-_widths: dict[tuple[float, str], float] = {}
 _line_px: dict[float, tuple[float, float]] = {}
-
-
-def char_width(ch: str, font_px: float) -> float:
-    key = (font_px, ch)
-    if key not in _widths:
-        from kivy.core.text import Label as CoreLabel
-
-        _widths[key] = CoreLabel(font_size=font_px).get_extents(ch)[0]
-    return _widths[key]
 
 
 def text_height(lines: int, font_px: float) -> float:
@@ -94,20 +82,10 @@ def text_height(lines: int, font_px: float) -> float:
 
 
 def break_lines(text: str, font_px: float, width: float) -> list[int]:
-    """Where each line starts: greedy, character by character (Chinese has no spaces, and
-    Kivy's own wrapping breaks at markup tags and puts "，" at the start of a line), never
-    starting a line with closing punctuation nor ending one with an opening mark."""
-    starts, x = [0], 0.0
-    for i, ch in enumerate(text):
-        w = char_width(ch, font_px)
-        if x + w > width and i > starts[-1]:
-            cut = i
-            while cut > starts[-1] + 1 and (text[cut] in NO_START or text[cut - 1] in NO_END):
-                cut -= 1
-            starts.append(cut)
-            x = sum(char_width(c, font_px) for c in text[cut:i])
-        x += w
-    return starts
+    """Where each line starts, by the kiosk's Chinese line breaking
+    (:mod:`kiosk.textwrap_zh`: Kivy's own wrapping breaks at markup tags and puts "，" at
+    the start of a line), measured with the real font at ``font_px``."""
+    return textwrap_zh.break_lines(text, measurer(font_px), width)
 
 
 def _chars(sentences: list[str], start: int, end: int, marked) -> list[tuple[str, bool]]:
