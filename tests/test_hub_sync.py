@@ -257,6 +257,17 @@ def test_seq_gap_refused_409_nothing_applied(hub, demo_store):
     t = hub.storage.get_terminal(demo_store.terminal_id)
     assert (t["stored_seq"], t["audit_seq"]) == (stored, 20)
 
+    # A refused push still used up its nonce (the refusal was committed with it): sending
+    # the very same request again is a replay, and the refusal is on record for operators.
+    nonce, t = secrets.token_hex(16), int(time.time() * 1000)
+    body = json.dumps(later).encode()
+    r = _send(client, "POST", "/v1/push", body, nonce=nonce, time_ms=t)
+    assert (r.status_code, _code(r)) == (409, "seq_gap")
+    r = _send(client, "POST", "/v1/push", body, nonce=nonce, time_ms=t)
+    assert (r.status_code, _code(r)) == (401, "replay")
+    refused = admin.list_terminals(hub.storage)[0]
+    assert refused["chain"].startswith("refused: ") and "seq_gap" in refused["chain"]
+
     # The client resumes from the hub's marks when its own are ahead (hub restored).
     with demo_store.transaction():
         demo_store.set_meta("sync.pushed_audit_seq", "60")
