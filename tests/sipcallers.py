@@ -102,6 +102,11 @@ module_app ctrl_tcp.so
             self.command("sndcode", k)
             await asyncio.sleep(gap)
 
+    def switch_mic(self, wav: Path) -> None:
+        """From now on the microphone is ``wav``, from its start (menu's ``ausrc``). Pad it
+        with silence: baresip hangs up when the file ends."""
+        self.command("ausrc", f"aufile,{wav}")
+
     async def stop(self) -> None:
         if self.proc and self.proc.returncode is None:
             self.command("quit")

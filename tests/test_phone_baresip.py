@@ -7,19 +7,31 @@ baresip dials the line, sends keys through its ctrl_tcp socket (RFC 4733 events)
   back: energy over time, 20 ms frames), and the line hangs up after the goodbye;
 * a key pressed over a prompt cuts it (barge-in) and the next prompt plays; hang-up by
   the caller reaches the dialog as HungUp;
-* the real IVR dialog (``voice.dialog``) through the line: member number by keypad
-  ("4#" finds QS004), PIN 1234, "1" for dues, caller hangs up -> a call record with the
-  member and the path through the menus.
+* the real IVR dialog (``voice.dialog`` on the demo branch) through the line, the caller
+  identified by keypad (member number + #, PIN 1234):
+  - "1" dues: the core's dues sentence is read; the caller hangs up -> a call record with
+    the member and the path; the dialog's clock (Ticks) runs while the caller's RTP flows;
+  - "2" a lesson: # pause / # resume / * back one sentence / 0 stop -> ONE study session,
+    channel "phone", seconds at least the sentence heard whole and at most the call;
+  - "0" a voice message: the caller's microphone switches to espeak-ng speech after the
+    tone, # ends it -> the stored WAV (sha256 as recorded) holds speech of the length said;
+  - wrong PINs (three at the kiosk, two on the phone) lock the member in core; the caller
+    hears why and the goodbye, and the line hangs up first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from pathlib import Path
 
 import pytest
 from sipcallers import BARESIP, Baresip, frame_rms
 
+from core import calls, dues, pins, study
+from core.errors import AuthError, Locked
 from voice import dialog_types as dt
+from voice.dialog import Dialog, State
 from voice.pcm import read_wav, wav_bytes
 from voice.phone import Line
 from voice.phone_prompts import PHONE_CATALOGUE
@@ -59,6 +71,8 @@ class TinyDialog:
         return [dt.PlayPrompt(1, "phone.welcome", "")]
 
     def handle(self, e):
+        if isinstance(e, dt.Tick):
+            return []
         self.seen.append(type(e).__name__ if not isinstance(e, dt.Digit) else e.key)
         if isinstance(e, dt.Digit) and e.key == "1":
             return [dt.StopPlaying(), dt.PlayPrompt(2, "phone.menu", "")]
@@ -136,31 +150,234 @@ def test_key_barges_in_and_caller_hangs_up(tmp_path, mic, prompts):
     assert len(heard) / 16000 < full - 1.0     # what played was cut, not queued behind
 
 
-def test_keypad_journey_through_the_real_dialog(tmp_path, mic, prompts, demo_store):
-    from core import calls
-    from voice.dialog import Dialog, State
+# -- the real IVR dialog through the line ----------------------------------------------------
 
-    line = Line(lambda call: Dialog(demo_store, rate_hz=8000, call_id=call.call_id), prompts)
+class WatchedDialog(Dialog):
+    """The real dialog, also keeping what it was told (all but audio and Ticks, which are
+    counted) and every action it gave, so a test can wait for a step and check the journey."""
 
-    async def state_is(state, timeout=20.0):
-        for _ in range(int(timeout / 0.05)):
-            if any(r.dialog is not None and r.dialog.state is state
-                   for r in line.active.values()):
-                return
-            await asyncio.sleep(0.05)
-        raise TimeoutError(f"dialog never reached {state}")
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.events, self.actions, self.ticks = [], [], 0
+
+    def start(self, caller, t=0.0):
+        actions = super().start(caller, t)
+        self.actions.extend(actions)
+        return actions
+
+    def handle(self, event):
+        actions = super().handle(event)
+        if isinstance(event, dt.Tick):
+            self.ticks += 1
+        elif not isinstance(event, dt.AudioIn):
+            self.events.append(event)
+        self.actions.extend(actions)
+        return actions
+
+    def keys(self) -> str:
+        return "".join(e.key for e in list(self.events) if isinstance(e, dt.Digit))
+
+    def sentences(self) -> list[int]:
+        return [a.index for a in list(self.actions) if isinstance(a, dt.PlaySentence)]
+
+
+@pytest.fixture
+def real_line(demo_store, prompts):
+    dialogs: list[WatchedDialog] = []
+
+    def factory(call):
+        dialogs.append(WatchedDialog(demo_store, rate_hz=8000, call_id=call.call_id))
+        return dialogs[-1]
+    return Line(factory, prompts), dialogs
+
+
+async def until(check, what: str, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"never happened: {what}")
+
+
+async def reach(dialogs, state: State) -> None:
+    await until(lambda: dialogs and dialogs[-1].state is state, f"dialog in {state}")
+
+
+async def identify(caller, dialogs, number: str) -> None:
+    """Member number by keypad over the welcome, then PIN 1234 -> main menu."""
+    await asyncio.sleep(0.5)
+    await caller.keys(number + "#")
+    await reach(dialogs, State.ASK_PIN)
+    await caller.keys("1234")
+    await reach(dialogs, State.MENU)
+
+
+def in_order(path: list[str], steps: list[str]) -> bool:
+    rest = iter(path)
+    return all(step in rest for step in steps)
+
+
+def speech_span(pcm: bytes) -> tuple[float, list[float]]:
+    """(seconds from the first to the last loud 20 ms frame, the loud frames' RMS)."""
+    rms = frame_rms(pcm, 8000)
+    loud = [i for i, v in enumerate(rms) if v > 300]
+    assert loud, "no speech at all"
+    return (loud[-1] - loud[0] + 1) * 0.02, [rms[i] for i in loud]
+
+
+def is_speech(voiced: list[float]) -> bool:
+    """Speech, not a tone or steady noise: its loudness moves from frame to frame."""
+    return max(voiced) > 3 * sorted(voiced)[len(voiced) // 4]
+
+
+def test_keypad_identification_and_dues_then_caller_hangs_up(tmp_path, mic, real_line,
+                                                             demo_store):
+    line, dialogs = real_line
 
     async def script(caller, ep):
-        await asyncio.sleep(0.5)
-        await caller.keys("4#")                # member number over the welcome
-        await state_is(State.ASK_PIN)
-        await caller.keys("1234")
-        await state_is(State.MENU)
+        await identify(caller, dialogs, "4")   # "4" finds QS004 (owes 3 months)
         await caller.keys("1")                 # dues status
-        await asyncio.sleep(2.5)
+        await until(lambda: any(isinstance(a, dt.PlayText) for a in dialogs[0].actions),
+                    "dues read")
+        await asyncio.sleep(1.5)
+        caller.command("hangup")
+
+    run_call(tmp_path, mic, line, script)
+    dialog = dialogs[0]
+    record = calls.list_calls(demo_store)[0]
+    assert record["caller"] == "caller" and record["member_no"] == "QS004"
+    assert in_order(record["path"], ["ask_number", "ask_pin", "pin_ok", "menu", "dues", "menu"])
+    assert record["outcome"] == "hung_up" and isinstance(dialog.events[-1], dt.HungUp)
+    dues_text = next(a.text for a in dialog.actions if isinstance(a, dt.PlayText))
+    assert dues_text == dues.status(demo_store, "QS004").say_zh()
+    # the dialog's clock ran while the caller's RTP flowed (Ticks at least once a second)
+    assert dialog.ticks >= record["seconds"] >= 1
+
+
+SHORT_LESSON = ["党员要经常学习。", "学习要认真。", "认真学习才有收获。"]
+
+
+def test_lesson_with_pause_resume_back_and_stop(tmp_path, mic, real_line, demo_store, prompts):
+    """A short lesson, assigned, so it is the one recommended (the demo's run ~8 s a
+    sentence at 130 wpm, which would make this test long, not better)."""
+    study.publish_lesson(demo_store, lesson_id="00-phone", title="短课", category="学习",
+                         minutes=1, body="".join(SHORT_LESSON), quiz=[], assigned=True,
+                         actor="test")
+    assert study.recommend(demo_store, "QS001")[0].lesson_id == "00-phone"
+    line, dialogs = real_line
+
+    async def script(caller, ep):
+        await identify(caller, dialogs, "1")
+        await caller.keys("2")                 # listen to a lesson: the recommended one...
+        await reach(dialogs, State.LESSON_CHOOSE)
+        await caller.keys("1")                 # ...this one (over its announcement)
+        await reach(dialogs, State.LESSON)
+        await caller.keys("#")                 # pause (over the controls prompt)
+        await reach(dialogs, State.LESSON_PAUSED)
+        await caller.keys("#")                 # resume: the lesson starts
+        await until(lambda: dialogs[0].sentences()[:2] == [0, 1],
+                    "the first sentence played through and the second began")
+        await asyncio.sleep(0.5)
+        await caller.keys("*")                 # back one sentence
+        await until(lambda: dialogs[0].sentences()[2:] == [0], "the first sentence again")
+        await asyncio.sleep(0.5)
+        await caller.keys("0")                 # stop
+        await reach(dialogs, State.MENU)
+        await asyncio.sleep(0.5)
+        caller.command("hangup")
+
+    run_call(tmp_path, mic, line, script)
+    dialog = dialogs[0]
+    assert dialog.keys().endswith("21##*0")
+    assert dialog.sentences() == [0, 1, 0]     # * went back to the first sentence
+    record = calls.list_calls(demo_store)[0]
+    assert record["member_no"] == "QS001" and record["outcome"] == "hung_up"
+    assert in_order(record["path"], ["pin_ok", "menu", "lesson_choose", "lesson:00-phone",
+                                     "lesson", "lesson_paused", "lesson", "menu"])
+    sessions = demo_store.all("SELECT * FROM study_session WHERE member_no = 'QS001'")
+    assert len(sessions) == 1                  # one sitting, updated at the stop
+    s = sessions[0]
+    assert s["channel"] == "phone" and s["lesson_id"] == "00-phone" and not s["completed"]
+    # the first sentence was heard whole, and no more was counted than the call lasted
+    first_s = len(prompts.speak(SHORT_LESSON[0], 8000)) / 16000
+    assert int(first_s) <= s["seconds"] <= record["seconds"], (s["seconds"], record["seconds"])
+
+
+def test_voice_message_is_recorded_and_stored(tmp_path, mic, real_line, demo_store):
+    line, dialogs = real_line
+    said = Pyttsx3Engine().synthesize("请工作人员给我回个电话。", 8000)
+    speech_s, _ = speech_span(said)
+    voice = tmp_path / "voice.wav"             # baresip hangs up at the end: pad generously
+    voice.write_bytes(wav_bytes(bytes(1600) + said + bytes(8000 * 2 * 40), 8000))
+
+    async def script(caller, ep):
+        await identify(caller, dialogs, "2")
+        await caller.keys("0")                 # leave a message
+        await reach(dialogs, State.MESSAGE_ASK)
+        await caller.keys("1")                 # any key skips the instructions to the tone
+        await reach(dialogs, State.RECORDING)
+        caller.switch_mic(voice)               # the caller speaks after the tone
+        await asyncio.sleep(len(said) / 16000 + 0.8)
+        await caller.keys("#")                 # done
+        await until(lambda: "message_saved" in dialogs[0].path, "message saved")
+        await asyncio.sleep(0.5)
         caller.command("hangup")
 
     run_call(tmp_path, mic, line, script)
     record = calls.list_calls(demo_store)[0]
-    assert record["caller"] == "caller" and record["member_no"] == "QS004"
-    assert "pin_ok" in record["path"] and "dues" in record["path"]
+    assert record["member_no"] == "QS002" and record["messages"] == 1
+    assert in_order(record["path"], ["pin_ok", "menu", "message_ask", "recording",
+                                     "message_saved", "menu"])
+    [msg] = calls.list_messages(demo_store)
+    assert msg["member_no"] == "QS002" and msg["call_id"] == record["call_id"]
+    assert msg["rate_hz"] == 8000
+    data = Path(msg["path"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == msg["sha256"]
+    # from the tone to the # key: the speech and a little quiet either side of it
+    assert speech_s - 0.3 < msg["duration_ms"] / 1000 < speech_s + 3.0, (msg, speech_s)
+    kept, rate = read_wav(data)
+    assert rate == 8000 and calls.message_audio(demo_store, msg["message_id"])[0] == kept
+    kept_s, voiced = speech_span(kept)       # what we sent over RTP, kept whole: speech
+    assert abs(kept_s - speech_s) < 0.5, (kept_s, speech_s)
+    assert is_speech(voiced)
+
+
+def test_wrong_pins_lock_and_the_line_hangs_up_after_goodbye(tmp_path, mic, real_line,
+                                                             demo_store, prompts):
+    """The line ends this call, not the caller: wrong PINs lock the member (counted in core,
+    shared with the kiosk: three were already tried there), the caller is told and hears the
+    goodbye, then the line hangs up."""
+    for _ in range(3):
+        with pytest.raises(AuthError):
+            pins.verify(demo_store, "member", "QS003", "9999", actor="kiosk")
+    line, dialogs = real_line
+
+    async def script(caller, ep):
+        await identify_number_only(caller, dialogs, "3")
+        await caller.keys("0000" * 2, gap=0.2)  # the 2nd wrong PIN cuts "1 try left"
+
+    async def identify_number_only(caller, dialogs, number):
+        await asyncio.sleep(0.5)
+        await caller.keys(number + "#")
+        await reach(dialogs, State.ASK_PIN)
+
+    caller, ep = run_call(tmp_path, mic, line, script)
+    dialog = dialogs[0]
+    assert not any(isinstance(e, dt.HungUp) for e in dialog.events)   # the caller never did
+    assert isinstance(dialog.actions[-1], dt.HangUp)
+    assert isinstance(dialog.events[-1], dt.PlayDone)                 # ...after the goodbye
+    said = [a.prompt_id for a in dialog.actions if isinstance(a, dt.PlayPrompt)]
+    assert said[-2:] == ["pin.locked", "phone.goodbye"]
+    assert [a.values for a in dialog.actions
+            if isinstance(a, dt.PlayPrompt) and a.prompt_id == "pin.wrong_left"] == [{"left": 1}]
+    assert ep.stats["ended"] == 1
+    record = calls.list_calls(demo_store)[0]
+    assert record["member_no"] is None and record["outcome"] == "locked"
+    assert in_order(record["path"], ["ask_pin", "pin_wrong", "locked", "goodbye"])
+    with pytest.raises(Locked):                # even the right PIN, now, at the kiosk too
+        pins.verify(demo_store, "member", "QS003", "1234")
+    # the caller heard the end of it: speech up to about when the goodbye finished
+    heard, _ = read_wav(caller.heard())
+    tail = len(prompts.pcm("pin.locked", 8000)) + len(prompts.pcm("phone.goodbye", 8000))
+    span_s, voiced = speech_span(heard[-tail - 16000:])
+    assert span_s > 0.8 * tail / 16000 and is_speech(voiced)
