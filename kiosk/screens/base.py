@@ -47,6 +47,14 @@ class KioskScreen(Screen):
         owing = [m for m in roster if dues.status(app.store, m["member_no"]).months_owed]
         return (owing or roster)[0]
 
+    @classmethod
+    def sample_logged_in(cls, app) -> dict:
+        """Sample for a personal screen: the sample member logged in (if nobody is)."""
+        if not app.member:
+            m = cls.sample_member(app)
+            app.member = {"member_no": m["member_no"], "name": m["name"]}
+        return {}
+
     def tell(self, text: str) -> None:
         """Show ``text`` on the message line and say it."""
         self.message = text

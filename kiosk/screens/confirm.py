@@ -21,9 +21,9 @@ from core.money import fen_to_yuan, fen_zh
 
 from .base import KioskScreen
 from .dues_flow import DuesJob, PanelScreen, settle
+from .pin import PIN_MAX, PIN_MIN, PinEntry
 
 STAFF_PER_PAGE = 4
-PIN_MIN, PIN_MAX = 4, 6
 # Reasons a branch accepts for paying back or ahead beyond its limit (DESIGN §4: "with
 # branch approval"); fixed so that staff need no keyboard and the audit chain reads alike.
 OVERRIDE_REASONS = ("经支部同意补交", "经支部同意预交", "外出务工返乡补交")
@@ -95,7 +95,7 @@ class ConfirmScreen(PanelScreen):
         return {"job": _sample_job(app)}
 
 
-class ConfirmPinScreen(KioskScreen):
+class ConfirmPinScreen(PinEntry, KioskScreen):
     """The staff PIN on the big keypad (digits never shown or said)."""
 
     def setup(self, job: DuesJob | None = None, staff: dict | None = None, **kwargs) -> None:
@@ -112,21 +112,6 @@ class ConfirmPinScreen(KioskScreen):
     @classmethod
     def sample(cls, app) -> dict:
         return {"job": _sample_job(app), "staff": branch.list_staff(app.store)[0]}
-
-    def _show_dots(self) -> None:
-        shown = max(PIN_MIN, len(self.pin))
-        self.ids.dots.text = "●" * len(self.pin) + "○" * (shown - len(self.pin))
-        self.ids.keypad.entered = len(self.pin)
-
-    def on_key(self, key: str) -> None:
-        if key == "删除":
-            self.pin = self.pin[:-1]
-        elif key == "确定":
-            self.submit()
-            return
-        elif len(self.pin) < PIN_MAX:
-            self.pin += key
-        self._show_dots()
 
     def other_staff(self) -> None:
         self.app.show("confirm", job=self.job)

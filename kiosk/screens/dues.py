@@ -53,11 +53,7 @@ class DuesScreen(KioskScreen):
 
     @classmethod
     def sample(cls, app) -> dict:
-
-        if not app.member:
-            first = cls.sample_member(app)
-            app.member = {"member_no": first["member_no"], "name": first["name"]}
-        return {}
+        return cls.sample_logged_in(app)
 
     # -- choosing months ---------------------------------------------------------------
     def _update_plan(self) -> bool:

@@ -14,7 +14,29 @@ from .base import KioskScreen
 PIN_MIN, PIN_MAX = 4, 6
 
 
-class PinScreen(KioskScreen):
+class PinEntry:
+    """The PIN keypad's behaviour, shared by the member's and the staff's PIN screens: digits
+    shown as ●○, 删除 and 确定; the screen defines ``submit``."""
+
+    pin = ""
+
+    def _show_dots(self) -> None:
+        shown = max(PIN_MIN, len(self.pin))
+        self.ids.dots.text = "●" * len(self.pin) + "○" * (shown - len(self.pin))
+        self.ids.keypad.entered = len(self.pin)
+
+    def on_key(self, key: str) -> None:
+        if key == "删除":
+            self.pin = self.pin[:-1]
+        elif key == "确定":
+            self.submit()
+            return
+        elif len(self.pin) < PIN_MAX:
+            self.pin += key
+        self._show_dots()
+
+
+class PinScreen(PinEntry, KioskScreen):
     def setup(self, member: dict | None = None, **kwargs) -> None:
         super().setup(**kwargs)
         self.member = member or {}
@@ -31,21 +53,6 @@ class PinScreen(KioskScreen):
     def sample(cls, app) -> dict:
 
         return {"member": cls.sample_member(app)}
-
-    def _show_dots(self) -> None:
-        shown = max(PIN_MIN, len(self.pin))
-        self.ids.dots.text = "●" * len(self.pin) + "○" * (shown - len(self.pin))
-        self.ids.keypad.entered = len(self.pin)
-
-    def on_key(self, key: str) -> None:
-        if key == "删除":
-            self.pin = self.pin[:-1]
-        elif key == "确定":
-            self.submit()
-            return
-        elif len(self.pin) < PIN_MAX:
-            self.pin += key
-        self._show_dots()
 
     def submit(self) -> None:
         pin, self.pin = self.pin, ""

@@ -44,8 +44,4 @@ class StatusScreen(KioskScreen):
 
     @classmethod
     def sample(cls, app) -> dict:
-
-        if not app.member:
-            first = cls.sample_member(app)
-            app.member = {"member_no": first["member_no"], "name": first["name"]}
-        return {}
+        return cls.sample_logged_in(app)

@@ -136,8 +136,4 @@ class StudyScreen(KioskScreen):
 
     @classmethod
     def sample(cls, app) -> dict:
-
-        if not app.member:
-            first = cls.sample_member(app)
-            app.member = {"member_no": first["member_no"], "name": first["name"]}
-        return {}
+        return cls.sample_logged_in(app)
