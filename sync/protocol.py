@@ -1,451 +1,71 @@
 """The sync protocol, version 1 (docs/sync-protocol.md), as pure functions: no I/O, no SQL.
 
 Both sides import this module, so what a terminal signs and what the hub verifies, and
-what a batch must look like, are written down once:
+what a batch must look like, are written down once. The rules live in three modules, each
+re-exported here so callers keep writing ``protocol.sign`` or ``protocol.check_audit``:
 
-    signing_string / sign / verify      request authentication (Ed25519)
-    new_private_key / *_key_* helpers   key files and the public key's wire form
-    check_events / check_audit          a push batch's shape, seq continuity, audit chain
-    check_pairing                       every new event travels with its audit entry
-    ProtocolError + ERRORS              error codes, HTTP status, English + Chinese text
+    protocol_errors.py  ProtocolError + ERRORS: error codes, HTTP status, English + Chinese
+    protocol_auth.py    new_private_key / *_key_* helpers (key files, the public key's wire
+                        form), signing_string / sign / verify (Ed25519), the auth headers
+                        and the time window
+    protocol_batch.py   check_events / check_audit: a push batch's shape, seq continuity,
+                        audit chain; check_pairing: every new event travels with its audit
+                        entry; parse_push and the JSON body helpers
 
-The audit chain's hash is core.audit.entry_hash, imported rather than copied, so the hub
-recomputes exactly what the terminal wrote.
+Here: the protocol's version and the limits that belong to neither half.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from core.audit import event_of_entry
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from core.audit import GENESIS, digest, entry_hash, event_of_entry
+from .protocol_auth import (
+    H_HUB_TIME,
+    H_LOCAL_TIME,
+    H_NONCE,
+    H_SIGNATURE,
+    H_TERMINAL,
+    H_TIME,
+    TIME_WINDOW_MS,
+    AuthHeaders,
+    check_time,
+    load_private_key,
+    load_public_key,
+    new_private_key,
+    parse_auth_headers,
+    private_key_pem,
+    public_key_b64,
+    sign,
+    signing_string,
+    valid_terminal_id,
+    verify,
+)
+from .protocol_batch import (
+    AUDIT_FIELDS,
+    EVENT_FIELDS,
+    PUSH_BATCH,
+    Batch,
+    canonical_json,
+    check_audit,
+    check_branch_events,
+    check_events,
+    check_pairing,
+    parse_batch,
+    parse_json_object,
+    parse_push,
+)
+from .protocol_errors import ERRORS, ProtocolError
 
 PROTOCOL_VERSION = 1
 MAX_BODY = 8 * 1024 * 1024        # bytes, after decompression
-TIME_WINDOW_MS = 300_000          # a request's time may differ from the hub's by this much
-PUSH_BATCH = 500                  # most events (and audit entries) in one push
 PULL_PAGE = 2000                  # most events in one pull page
 
-H_TERMINAL = "X-Lianxin-Terminal"
-H_TIME = "X-Lianxin-Time"
-H_NONCE = "X-Lianxin-Nonce"
-H_SIGNATURE = "X-Lianxin-Signature"
-H_HUB_TIME = "X-Lianxin-Hub-Time"
-H_LOCAL_TIME = "X-Lianxin-Local-Time"
-
-_TERMINAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_NONCE = re.compile(r"[0-9a-f]{32}")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_MAX_TEXT = 1024 * 1024           # one field of one event or entry
-
-
-# -- errors ----------------------------------------------------------------------------
-
-#: code -> (HTTP status, English message, Chinese message)
-ERRORS: dict[str, tuple[int, str, str]] = {
-    "bad_request": (400, "the request is not valid", "请求格式不对。"),
-    "bad_json": (400, "the body is not valid JSON", "请求内容格式不对。"),
-    "bad_encoding": (400, "the body's Content-Encoding cannot be decoded", "请求内容无法解压。"),
-    "bad_batch": (400, "the batch is not valid", "上传的数据格式不对。"),
-    "bad_code": (400, "the enrollment code is unknown, used or expired",
-                 "注册码不对、已经用过或者过期了，请向上级要一个新的注册码。"),
-    "auth_missing": (401, "the request is not signed", "请求没有签名。"),
-    "unknown_terminal": (401, "this terminal is not enrolled at this hub",
-                         "这台终端还没有在服务中心注册。"),
-    "bad_signature": (401, "the signature does not verify", "签名不对，请求被拒绝。"),
-    "stale_time": (401, "the request time is too far from the hub's clock",
-                   "终端时间和服务中心相差太多，请检查终端时间。"),
-    "replay": (401, "this request was already received (replayed nonce)", "重复的请求，已拒绝。"),
-    "terminal_revoked": (403, "this terminal has been revoked at the hub",
-                         "这台终端已被服务中心停用，请联系上级。"),
-    "not_found": (404, "not found", "没有找到。"),
-    "method_not_allowed": (405, "method not allowed", "请求方式不对。"),
-    "already_enrolled": (409, "a terminal with this id is already enrolled",
-                         "这台终端已经注册过了。"),
-    "wrong_branch": (409, "the terminal belongs to another branch", "这台终端属于别的支部。"),
-    "seq_gap": (409, "the events do not continue the terminal's sequence",
-                "上传的记录不连续，请重新同步。"),
-    "seq_conflict": (409, "the events differ from the ones the hub stored under the same numbers",
-                     "终端记录和服务中心的不一致，请联系上级。"),
-    "event_conflict": (409, "an event id is already stored for another terminal or number",
-                       "记录编号冲突，请联系上级。"),
-    "audit_gap": (409, "the audit entries do not continue the terminal's chain",
-                  "留痕记录不连续，请重新同步。"),
-    "audit_chain_broken": (409, "the audit chain does not verify", "留痕记录被改动过，已拒绝。"),
-    "journal_mismatch": (409, "the events do not match their audit entries",
-                         "记录和留痕对不上，已拒绝。"),
-    "range_not_satisfiable": (416, "the requested range is outside the file",
-                              "下载位置不对。"),
-    "body_too_large": (413, "the body is larger than 8 MiB", "上传的数据太大。"),
-    "unsupported_media_type": (415, "the body must be JSON", "请求内容类型不对。"),
-    "internal": (500, "the hub failed; nothing was applied", "服务中心出错了，数据没有改动。"),
-}
-
-
-class ProtocolError(Exception):
-    """A refusal the other side can act on: ``code`` names it, ``status`` is its HTTP status."""
-
-    def __init__(self, code: str, detail: str | None = None, **extra):
-        status, message, zh = ERRORS[code]
-        super().__init__(f"{code}: {detail or message}")
-        self.code, self.status, self.zh = code, status, zh
-        self.message = f"{message}: {detail}" if detail else message
-        self.extra = extra
-
-    def as_dict(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "message_zh": self.zh,
-                          **self.extra}}
-
-
-# -- keys and signatures ---------------------------------------------------------------
-
-def new_private_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-def private_key_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def load_private_key(pem: bytes) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(pem, password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError("not an Ed25519 private key")
-    return key
-
-
-def public_key_b64(key: Ed25519PrivateKey) -> str:
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw,
-                                        serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode("ascii")
-
-
-def load_public_key(b64: str) -> Ed25519PublicKey:
-    """The wire form: base64 of the raw 32 bytes. Anything else is a ``bad_request``."""
-    try:
-        raw = base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError, TypeError) as e:
-        raise ProtocolError("bad_request", "public_key is not base64") from e
-    if len(raw) != 32:
-        raise ProtocolError("bad_request", "public_key is not 32 bytes")
-    return Ed25519PublicKey.from_public_bytes(raw)
-
-
-def signing_string(method: str, path_with_query: str, time_ms: str, nonce: str,
-                   body: bytes) -> bytes:
-    """What is signed: method, path and query as sent, time, nonce, SHA-256 of the raw body."""
-    return "\n".join([method.upper(), path_with_query, time_ms, nonce,
-                      hashlib.sha256(body).hexdigest()]).encode("utf-8")
-
-
-def sign(key: Ed25519PrivateKey, method: str, path_with_query: str, time_ms: str, nonce: str,
-         body: bytes) -> str:
-    return base64.b64encode(key.sign(signing_string(method, path_with_query, time_ms, nonce,
-                                                    body))).decode("ascii")
-
-
-def verify(public: Ed25519PublicKey, signature_b64: str, method: str, path_with_query: str,
-           time_ms: str, nonce: str, body: bytes) -> bool:
-    try:
-        sig = base64.b64decode(signature_b64, validate=True)
-        public.verify(sig, signing_string(method, path_with_query, time_ms, nonce, body))
-    except (InvalidSignature, binascii.Error, ValueError):
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class AuthHeaders:
-    terminal_id: str
-    time_ms: int
-    nonce: str
-    signature: str
-
-
-def parse_auth_headers(headers: Mapping[str, str]) -> AuthHeaders:
-    """The four auth headers, checked for shape (not yet for truth)."""
-    values = [headers.get(h) for h in (H_TERMINAL, H_TIME, H_NONCE, H_SIGNATURE)]
-    if not all(values):
-        raise ProtocolError("auth_missing")
-    terminal_id, time_ms, nonce, signature = values
-    if not valid_terminal_id(terminal_id):
-        raise ProtocolError("auth_missing", f"{H_TERMINAL} is not a terminal id")
-    if not time_ms.isascii() or not time_ms.isdigit() or len(time_ms) > 15:
-        raise ProtocolError("auth_missing", f"{H_TIME} is not unix milliseconds")
-    if not _NONCE.fullmatch(nonce):
-        raise ProtocolError("auth_missing", f"{H_NONCE} is not 16 bytes of lower-case hex")
-    return AuthHeaders(terminal_id, int(time_ms), nonce, signature)
-
-
-def check_time(time_ms: int, hub_ms: int) -> None:
-    if abs(time_ms - hub_ms) > TIME_WINDOW_MS:
-        raise ProtocolError("stale_time", f"request time is {time_ms - hub_ms} ms from the hub's",
-                            hub_time=hub_ms)
-
-
-def valid_terminal_id(value) -> bool:
-    return isinstance(value, str) and bool(_TERMINAL_ID.fullmatch(value))
-
-
-# -- message bodies --------------------------------------------------------------------
-
-def parse_json_object(body: bytes) -> dict:
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # nesting bombs too
-        raise ProtocolError("bad_json", str(e)[:200]) from e
-    if not isinstance(data, dict):
-        raise ProtocolError("bad_json", "the body must be a JSON object")
-    return data
-
-
-def canonical_json(value) -> str:
-    """How payloads are written (the same form as core.store.record)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def _text(item: dict, key: str, where: str, *, empty: bool = True) -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or (not empty and not value) or len(value) > _MAX_TEXT:
-        raise ProtocolError("bad_batch", f"{where}: {key} must be a string")
-    return value
-
-
-def _seq(item: dict, where: str) -> int:
-    value = item.get("seq")
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**62:
-        raise ProtocolError("bad_batch", f"{where}: seq must be a positive integer")
-    return value
-
-
-EVENT_FIELDS = ("seq", "event_id", "type", "payload", "at")
-AUDIT_FIELDS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
-
-_decode_json = json.JSONDecoder().decode   # json.loads for str, without its per-call checks
-# The detail an event's entry has as a terminal writes it (canonical JSON): where it matches,
-# it names what core.audit.event_of_entry would find, without a JSON parser.
-_EVENT_DETAIL = re.compile(r'\{"event_id":"([^"\\\x00-\x1f]*)","sha256":"([0-9a-f]{64})"\}')
-
-
-@dataclass
-class Batch:
-    """A push body read once: the checked ``events`` and ``audit`` entries, and what the
-    checks after it need, computed here (outside the hub's write lock, and only once):
-    ``payloads`` — each event's payload, parsed; ``named`` — the (event id, payload
-    SHA-256) each entry's detail names (``core.audit.event_of_entry``); ``hashes`` — each
-    entry's hash as recomputed from its fields."""
-
-    events: list[dict]
-    entries: list[dict]
-    payloads: list
-    named: list[tuple[str | None, str | None]]
-    hashes: list[str]
-
-
-def parse_batch(data: dict) -> tuple[list[dict], list[dict]]:
-    """A push body's ``events`` and ``audit`` lists, each item checked for shape."""
-    batch = parse_push(data)
-    return batch.events, batch.entries
-
-
-def parse_push(data: dict) -> Batch:
-    """:func:`parse_batch`, keeping what it learnt on the way (see :class:`Batch`).
-
-    Each item takes a fast path (every field of the right type and size); one that fails
-    it goes through the field-by-field checks, which name what is wrong."""
-    events, entries = data.get("events", []), data.get("audit", [])
-    if not isinstance(events, list) or not isinstance(entries, list):
-        raise ProtocolError("bad_batch", "events and audit must be lists")
-    if len(events) > PUSH_BATCH or len(entries) > PUSH_BATCH:
-        raise ProtocolError("bad_batch", f"at most {PUSH_BATCH} events and audit entries a batch")
-    out_events, payloads = [], []
-    for i, e in enumerate(events):
-        try:
-            seq, event_id, type_, payload, at = (e["seq"], e["event_id"], e["type"],
-                                                 e["payload"], e["at"])
-            fast = (type(e) is dict and type(seq) is int and 1 <= seq < 2**62
-                    and type(event_id) is str and 0 < len(event_id) <= _MAX_TEXT
-                    and type(type_) is str and 0 < len(type_) <= _MAX_TEXT
-                    and type(payload) is str and len(payload) <= _MAX_TEXT
-                    and type(at) is str and 0 < len(at) <= _MAX_TEXT)
-        except (KeyError, TypeError):
-            fast = False
-        ev = ({"seq": seq, "event_id": event_id, "type": type_, "payload": payload, "at": at}
-              if fast else _slow_event(e, f"event {i}"))
-        try:
-            payloads.append(_decode_json(ev["payload"]))
-        except (ValueError, RecursionError) as err:
-            raise ProtocolError("bad_batch", f"event {i}: payload is not JSON text") from err
-        out_events.append(ev)
-    out_audit, named, hashes = [], [], []
-    for i, a in enumerate(entries):
-        try:
-            seq, at, actor, action, subject, detail, prev_hash, hash_ = (
-                a["seq"], a["at"], a["actor"], a["action"], a["subject"], a["detail"],
-                a["prev_hash"], a["hash"])
-            fast = (type(a) is dict and type(seq) is int and 1 <= seq < 2**62
-                    and type(at) is str and len(at) <= _MAX_TEXT
-                    and type(actor) is str and len(actor) <= _MAX_TEXT
-                    and type(action) is str and len(action) <= _MAX_TEXT
-                    and type(subject) is str and len(subject) <= _MAX_TEXT
-                    and type(detail) is str and len(detail) <= _MAX_TEXT
-                    and type(prev_hash) is str and type(hash_) is str
-                    and _HEX64.fullmatch(prev_hash) is not None
-                    and _HEX64.fullmatch(hash_) is not None)
-        except (KeyError, TypeError):
-            fast = False
-        if fast:
-            en = {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
-                  "detail": detail, "prev_hash": prev_hash, "hash": hash_}
-        else:
-            en = _slow_entry(a, f"audit entry {i}")
-            seq, at, actor, action, subject, detail, prev_hash = (
-                en["seq"], en["at"], en["actor"], en["action"], en["subject"], en["detail"],
-                en["prev_hash"])
-        out_audit.append(en)
-        m = _EVENT_DETAIL.fullmatch(detail)
-        named.append(m.groups() if m else event_of_entry(detail))
-        hashes.append(entry_hash(prev_hash, seq, at, actor, action, subject, detail))
-    return Batch(out_events, out_audit, payloads, named, hashes)
-
-
-def _slow_event(e, where: str) -> dict:
-    """An event checked field by field (the error names the first bad one)."""
-    if not isinstance(e, dict):
-        raise ProtocolError("bad_batch", f"{where} is not an object")
-    ev = {"seq": _seq(e, where)}
-    for key in EVENT_FIELDS[1:]:
-        ev[key] = _text(e, key, where, empty=key == "payload")
-    return ev
-
-
-def _slow_entry(a, where: str) -> dict:
-    """An audit entry checked field by field (the error names the first bad one)."""
-    if not isinstance(a, dict):
-        raise ProtocolError("bad_batch", f"{where} is not an object")
-    en = {"seq": _seq(a, where)}
-    for key in AUDIT_FIELDS[1:]:
-        en[key] = _text(a, key, where)
-    for key in ("prev_hash", "hash"):
-        if not _HEX64.fullmatch(en[key]):
-            raise ProtocolError("bad_batch", f"{where}: {key} is not a SHA-256 in hex")
-    return en
-
-
-# -- push rules ------------------------------------------------------------------------
-
-def check_events(events: list[dict], stored_seq: int, stored_ids: Mapping[int, str]) -> list[dict]:
-    """The events of a batch that are new; refuse a gap or a rewritten past.
-
-    ``stored_ids`` maps each already stored seq that the batch overlaps to its event id.
-    """
-    if not events:
-        return []
-    first = events[0]["seq"]
-    for prev, ev in zip(events, events[1:], strict=False):
-        if ev["seq"] != prev["seq"] + 1:
-            raise ProtocolError("seq_gap", f"event {ev['seq']} follows event {prev['seq']}",
-                                stored_seq=stored_seq)
-    if first > stored_seq + 1:
-        raise ProtocolError("seq_gap", f"the hub has events up to {stored_seq}, the batch "
-                            f"starts at {first}", stored_seq=stored_seq)
-    for ev in events:
-        if ev["seq"] <= stored_seq and stored_ids.get(ev["seq"]) != ev["event_id"]:
-            raise ProtocolError("seq_conflict", f"event {ev['seq']} is {ev['event_id']} here, "
-                                f"{stored_ids.get(ev['seq'])} at the hub", stored_seq=stored_seq)
-    return [ev for ev in events if ev["seq"] > stored_seq]
-
-
-def check_audit(entries: list[dict], audit_seq: int, audit_hash: str,
-                stored_hashes: Mapping[int, str], recomputed: list[str] | None = None) -> list[dict]:
-    """The audit entries of a batch that are new, after checking that they continue the chain.
-
-    ``stored_hashes`` maps already verified seqs the batch overlaps (and the one before its
-    first entry) to their hashes; ``audit_hash`` is the hash at ``audit_seq`` (GENESIS at 0).
-    A chain that no longer contains an entry the hub verified is refused. ``recomputed``
-    (``Batch.hashes``) holds each entry's hash as recomputed from its fields, if known.
-    """
-    if not entries:
-        return []
-    first = entries[0]["seq"]
-    for prev, en in zip(entries, entries[1:], strict=False):
-        if en["seq"] != prev["seq"] + 1:
-            raise ProtocolError("audit_gap", f"entry {en['seq']} follows entry {prev['seq']}",
-                                audit_seq=audit_seq)
-    if first > audit_seq + 1:
-        raise ProtocolError("audit_gap", f"the hub has entries up to {audit_seq}, the batch "
-                            f"starts at {first}", audit_seq=audit_seq)
-    if recomputed is None:
-        recomputed = [entry_hash(en["prev_hash"], en["seq"], en["at"], en["actor"], en["action"],
-                                 en["subject"], en["detail"]) for en in entries]
-    known = dict(stored_hashes)
-    known[0] = GENESIS
-    if audit_seq:
-        known[audit_seq] = audit_hash
-    prev_hash = known.get(first - 1)
-    for en, rehash in zip(entries, recomputed, strict=True):
-        if en["prev_hash"] != prev_hash:
-            raise ProtocolError("audit_chain_broken",
-                                f"entry {en['seq']} does not follow the entry before it",
-                                audit_seq=audit_seq)
-        if rehash != en["hash"]:
-            raise ProtocolError("audit_chain_broken",
-                                f"entry {en['seq']} does not hash to what it says",
-                                audit_seq=audit_seq)
-        if en["seq"] <= audit_seq and known.get(en["seq"]) != en["hash"]:
-            raise ProtocolError("audit_chain_broken",
-                                f"entry {en['seq']} differs from the one the hub verified",
-                                audit_seq=audit_seq)
-        prev_hash = en["hash"]
-    return [en for en in entries if en["seq"] > audit_seq]
-
-
-def check_pairing(events: list[dict], entries: list[dict], new_events: list[dict],
-                  new_entries: list[dict],
-                  named: list[tuple[str | None, str | None]] | None = None) -> None:
-    """Each new event travels with its audit entry (whose SHA-256 covers the payload), and
-    each new audit entry that names an event travels with that event. ``named``
-    (``Batch.named``) holds what each of ``entries`` names, if already parsed."""
-    if named is None:
-        named = [event_of_entry(en["detail"]) for en in entries]
-    by_event, by_entry = {}, {}
-    for en, (event_id, sha) in zip(entries, named, strict=True):
-        by_entry[id(en)] = event_id
-        if event_id:
-            by_event[event_id] = (en, sha)
-    for ev in new_events:
-        found = by_event.get(ev["event_id"])
-        if found is None:
-            raise ProtocolError("journal_mismatch", f"event {ev['seq']} has no audit entry "
-                                "in the batch")
-        if found[0]["action"] != ev["type"] or found[1] != digest(ev["payload"]):
-            raise ProtocolError("journal_mismatch", f"event {ev['seq']} differs from what its "
-                                f"audit entry {found[0]['seq']} recorded")
-    ids = {ev["event_id"] for ev in events}
-    for en in new_entries:
-        event_id = (by_entry[id(en)] if id(en) in by_entry
-                    else event_of_entry(en["detail"])[0])
-        if event_id and event_id not in ids:
-            raise ProtocolError("journal_mismatch", f"audit entry {en['seq']} names event "
-                                f"{event_id}, which is not in the batch")
-
-
-def check_branch_events(new_events: list[dict], branch_code: str) -> None:
-    """A terminal's ``branch.created`` must name the branch it is enrolled in."""
-    for ev in new_events:
-        if ev["type"] == "branch.created":
-            payload = json.loads(ev["payload"])
-            code = payload.get("code") if isinstance(payload, dict) else None
-            if code != branch_code:
-                raise ProtocolError("wrong_branch", f"event {ev['seq']} creates branch {code!r}, "
-                                    f"the terminal is enrolled in {branch_code!r}")
+__all__ = [
+    "AUDIT_FIELDS", "ERRORS", "EVENT_FIELDS", "H_HUB_TIME", "H_LOCAL_TIME", "H_NONCE",
+    "H_SIGNATURE", "H_TERMINAL", "H_TIME", "MAX_BODY", "PROTOCOL_VERSION", "PULL_PAGE",
+    "PUSH_BATCH", "TIME_WINDOW_MS", "AuthHeaders", "Batch", "ProtocolError", "canonical_json",
+    "check_audit", "check_branch_events", "check_events", "check_pairing", "check_time",
+    "event_of_entry", "load_private_key", "load_public_key", "new_private_key",
+    "parse_auth_headers", "parse_batch", "parse_json_object", "parse_push", "private_key_pem",
+    "public_key_b64", "sign", "signing_string", "valid_terminal_id", "verify",
+]

@@ -1,7 +1,12 @@
 """The hub: one service for many branches (storage, the HTTP app, administration).
 
     storage.py          every SQL statement (SQLite now; another database can slot in here),
-    storage_roster.py   with the roster/staff queries mixed in from here
+                        one class assembled from mixins, one module per part:
+    storage_schema.py     the tables (migrations) and pragmas
+    storage_terminals.py  branches, enrollment codes, terminals, the replay window
+    storage_log.py        pushes appended, the branch log paged for pulls, media
+    storage_reconcile.py  derived tables (conflicts) and report queries
+    storage_roster.py     roster and staff queries
     service.py          what each endpoint does, without HTTP
     app.py              the FastAPI app: thin handlers over service
     admin.py            operator functions behind ``lianxin hub …``

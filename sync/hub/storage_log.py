@@ -1,0 +1,126 @@
+"""Hub SQL for the branch log: pushes appended, pulls paged, media, a terminal's audit chain.
+
+A mixin of :class:`sync.hub.storage.HubStorage` (the same connection and lock). The branch
+log is the hub's record; ``store_batch`` appends a checked push in the caller's
+transaction, and ``log_page`` is what a pull reads. Kept in its own module so the storage
+layer stays one place for all hub SQL without one huge file.
+"""
+
+from __future__ import annotations
+
+# Roster edits a terminal makes: proposals at the hub (DESIGN §8), not passed on as they are.
+PROPOSAL_TYPES = ("member.added", "member.updated")
+
+
+def _sql_list(items) -> str:
+    return "(" + ", ".join(f"'{i}'" for i in items) + ")"
+
+
+class LogQueries:
+    """The branch log, each terminal's verified audit chain, and media."""
+
+    # -- push --------------------------------------------------------------------------
+    def event_ids_by_seq(self, terminal_id: str, lo: int, hi: int) -> dict[int, str]:
+        rows = self._all("SELECT seq, event_id FROM branch_log WHERE origin = ? "
+                         "AND seq BETWEEN ? AND ?", [terminal_id, lo, hi])
+        return {r["seq"]: r["event_id"] for r in rows}
+
+    def audit_hashes(self, terminal_id: str, lo: int, hi: int) -> dict[int, str]:
+        rows = self._all("SELECT seq, hash FROM terminal_audit WHERE terminal_id = ? "
+                         "AND seq BETWEEN ? AND ?", [terminal_id, lo, hi])
+        return {r["seq"]: r["hash"] for r in rows}
+
+    def event_id_exists(self, event_ids: list[str]) -> bool:
+        for i in range(0, len(event_ids), 500):
+            chunk = event_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            if self._one(f"SELECT 1 FROM branch_log WHERE event_id IN ({marks}) LIMIT 1", chunk):
+                return True
+        return False
+
+    def store_batch(self, terminal_id: str, branch: str, events: list[dict],
+                    entries: list[dict], received_at: str,
+                    head_seq: int | None) -> tuple[int, int]:
+        """Append new events and audit entries and move the terminal's marks. Call inside
+        :meth:`transaction`, after the batch was checked. Returns the branch log's last
+        cursor before and after the append (the events took the cursors in between)."""
+        with self._lock:
+            before = self.last_cursor()
+            self.conn.executemany(
+                "INSERT INTO terminal_audit(terminal_id, seq, at, actor, action, subject, "
+                "detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(terminal_id, e["seq"], e["at"], e["actor"], e["action"], e["subject"],
+                  e["detail"], e["prev_hash"], e["hash"]) for e in entries])
+            self.conn.executemany(
+                "INSERT INTO branch_log(branch, origin, seq, event_id, type, payload, at, "
+                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(branch, terminal_id, e["seq"], e["event_id"], e["type"], e["payload"], e["at"],
+                  received_at) for e in events])
+            sets, params = [], []
+            if events:
+                sets.append("stored_seq = ?")
+                params.append(events[-1]["seq"])
+            if entries:
+                sets += ["audit_seq = ?", "audit_hash = ?"]
+                params += [entries[-1]["seq"], entries[-1]["hash"]]
+            sets.append("head_seq = max(head_seq, ?, ?)")
+            params += [head_seq or 0, events[-1]["seq"] if events else 0]
+            self.conn.execute(f"UPDATE terminal SET {', '.join(sets)} WHERE terminal_id = ?",
+                              [*params, terminal_id])
+            return before, self.last_cursor() if events else before
+
+    def last_cursor(self) -> int:
+        """The branch log's newest cursor (0 when empty)."""
+        with self._lock:
+            return self.conn.execute("SELECT max(cursor) FROM branch_log").fetchone()[0] or 0
+
+    # -- branch log --------------------------------------------------------------------
+    def append_log(self, *, branch: str, origin: str, event_id: str, type: str, payload: str,
+                   at: str) -> int:
+        cur = self._run("INSERT INTO branch_log(branch, origin, event_id, type, payload, at, "
+                        "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [branch, origin, event_id, type, payload, at, at])
+        return cur.lastrowid
+
+    def log_page(self, branch: str, after: int, limit: int,
+                 skip_origin: str | None = None) -> tuple[list[dict], int, bool]:
+        """Up to ``limit`` events of ``branch`` after cursor ``after`` (leaving out those from
+        ``skip_origin``, and roster edits made at terminals: those are proposals, and reach
+        the other terminals only once accepted, as the hub's own events); returns (events,
+        next cursor, more?)."""
+        with self.transaction():
+            rows = self._all(
+                "SELECT cursor, origin, event_id, type, payload, at FROM branch_log "
+                "WHERE branch = ? AND cursor > ? AND origin IS NOT ? "
+                f"AND NOT (origin != 'hub' AND type IN {_sql_list(PROPOSAL_TYPES)}) "
+                "ORDER BY cursor LIMIT ?",
+                [branch, after, skip_origin, limit + 1])
+            more = len(rows) > limit
+            rows = rows[:limit]
+            if more:
+                next_cursor = rows[-1]["cursor"]
+            else:
+                top = self._one("SELECT max(cursor) AS c FROM branch_log WHERE branch = ?",
+                                [branch])["c"]
+                next_cursor = max(after, top or 0)
+        return rows, next_cursor, more
+
+    def log_for_branch(self, branch: str) -> list[dict]:
+        return self._all("SELECT cursor, origin, seq, event_id, type, payload, at FROM branch_log "
+                         "WHERE branch = ? ORDER BY cursor", [branch])
+
+    def audit_chain(self, terminal_id: str) -> list[dict]:
+        return self._all("SELECT seq, at, actor, action, subject, detail, prev_hash, hash "
+                         "FROM terminal_audit WHERE terminal_id = ? ORDER BY seq", [terminal_id])
+
+    # -- media -------------------------------------------------------------------------
+    def add_media(self, sha256: str, size: int, path: str, branch: str, at: str) -> None:
+        self._run("INSERT INTO media(sha256, size, path, added_at) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT(sha256) DO NOTHING", [sha256, size, path, at])
+        self._run("INSERT INTO branch_media(branch, sha256) VALUES (?, ?) "
+                  "ON CONFLICT DO NOTHING", [branch, sha256])
+
+    def media_for_branch(self, branch: str, sha256: str) -> dict | None:
+        return self._one("SELECT m.sha256, m.size, m.path FROM media m JOIN branch_media b "
+                         "ON b.sha256 = m.sha256 WHERE b.branch = ? AND m.sha256 = ?",
+                         [branch, sha256])

@@ -1,0 +1,149 @@
+"""The hub's tables and database settings: its two migration sets, as data.
+
+Part of :mod:`sync.hub.storage` (which opens the database and applies these). Plain SQLite
+(stdlib ``sqlite3``; the hub holds no key of its own and is not encrypted at rest, unlike a
+terminal), WAL mode with ``synchronous=FULL`` so a committed batch survives a power cut.
+
+Migration set ``hub`` (the record; ``branch_log`` and ``terminal_audit`` are append-only):
+
+    meta            hub_id and other single values
+    branch          the branches this hub serves, with their dues policy
+    enroll_code     one-time enrollment codes, stored as SHA-256 only, with an expiry
+    terminal        enrolled terminals: branch, public key, what of each terminal's journal
+                    and audit chain the hub holds (stored_seq, audit_seq, audit_hash)
+    branch_log      per branch, every accepted event (from a terminal or the hub itself);
+                    ``cursor`` increases hub-wide and is what pull pages by
+    terminal_audit  each terminal's audit chain, as verified
+    nonce           recently used request nonces (the replay window)
+    media           content-addressed files (lesson audio) and which branch may fetch them
+
+Migration set ``hub_reconcile`` (derived from the branch log by sync.hub.conflicts, for
+reports; rebuildable):
+
+    hub_ledger, hub_ledger_month, hub_study, hub_member, hub_rate
+                    the branch's ledger, study sessions and roster as the hub sees them
+    dues_flag       member-months paid twice, awaiting reconciliation
+    proposal        roster edits made at terminals, for the operator to accept or reject
+
+Migrations are named functions, applied once each: add new ones at the end of a set, never
+edit one that has run.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Migrations
+
+PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+)
+GENESIS = "0" * 64
+
+migrations = Migrations("hub")
+
+_INITIAL = [
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE branch (
+        code TEXT PRIMARY KEY, name TEXT NOT NULL, township TEXT NOT NULL DEFAULT '',
+        back_pay_limit INTEGER NOT NULL DEFAULT 6, pay_ahead_limit INTEGER NOT NULL DEFAULT 6,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+    """CREATE TABLE enroll_code (
+        code_hash TEXT PRIMARY KEY, branch TEXT NOT NULL REFERENCES branch(code),
+        created_at TEXT NOT NULL, expires_ms INTEGER NOT NULL, used_at TEXT, used_by TEXT)""",
+    f"""CREATE TABLE terminal (
+        terminal_id TEXT PRIMARY KEY, branch TEXT NOT NULL REFERENCES branch(code),
+        public_key TEXT NOT NULL, label TEXT NOT NULL DEFAULT '', enrolled_at TEXT NOT NULL,
+        last_seen TEXT, revoked_at TEXT,
+        stored_seq INTEGER NOT NULL DEFAULT 0, audit_seq INTEGER NOT NULL DEFAULT 0,
+        audit_hash TEXT NOT NULL DEFAULT '{GENESIS}', head_seq INTEGER NOT NULL DEFAULT 0,
+        clock_offset_ms INTEGER, last_refusal TEXT, last_refusal_at TEXT)""",
+    "CREATE INDEX terminal_branch ON terminal(branch)",
+    """CREATE TABLE branch_log (
+        cursor INTEGER PRIMARY KEY AUTOINCREMENT, branch TEXT NOT NULL REFERENCES branch(code),
+        origin TEXT NOT NULL, seq INTEGER, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+        payload TEXT NOT NULL, at TEXT NOT NULL, received_at TEXT NOT NULL)""",
+    "CREATE INDEX branch_log_branch ON branch_log(branch, cursor)",
+    "CREATE UNIQUE INDEX branch_log_origin_seq ON branch_log(origin, seq) WHERE seq IS NOT NULL",
+    """CREATE TABLE terminal_audit (
+        terminal_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,
+        action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (terminal_id, seq))
+        WITHOUT ROWID""",
+    """CREATE TABLE nonce (
+        terminal_id TEXT NOT NULL, nonce TEXT NOT NULL, time_ms INTEGER NOT NULL,
+        PRIMARY KEY (terminal_id, nonce)) WITHOUT ROWID""",
+    "CREATE INDEX nonce_time ON nonce(time_ms)",
+    """CREATE TABLE media (
+        sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, path TEXT NOT NULL,
+        added_at TEXT NOT NULL)""",
+    """CREATE TABLE branch_media (
+        branch TEXT NOT NULL REFERENCES branch(code), sha256 TEXT NOT NULL REFERENCES media(sha256),
+        PRIMARY KEY (branch, sha256)) WITHOUT ROWID""",
+]
+
+
+@migrations()
+def m001_initial(db):
+    for sql in _INITIAL:
+        db.execute(sql)
+    for table in ("branch_log", "terminal_audit"):
+        for op in ("UPDATE", "DELETE"):
+            db.execute(f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                       f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
+
+
+# Derived from the branch log by sync.hub.conflicts (rebuildable from it; not append-only):
+# the branch's ledger, study sessions and roster as the hub sees them, payments of one
+# member-month through two terminals flagged for reconciliation, and roster edits made at
+# terminals, held as proposals for the operator.
+_RECONCILE = [
+    """CREATE TABLE hub_ledger (
+        entry_id TEXT PRIMARY KEY, branch TEXT NOT NULL, member_no TEXT NOT NULL,
+        kind TEXT NOT NULL, amount_fen INTEGER NOT NULL, corrects TEXT,
+        terminal_id TEXT NOT NULL, receipt_no TEXT NOT NULL, recorded_at TEXT NOT NULL,
+        event_id TEXT NOT NULL)""",
+    "CREATE INDEX hub_ledger_branch ON hub_ledger(branch, recorded_at)",
+    "CREATE INDEX hub_ledger_corrects ON hub_ledger(corrects) WHERE corrects IS NOT NULL",
+    """CREATE TABLE hub_ledger_month (
+        entry_id TEXT NOT NULL REFERENCES hub_ledger(entry_id), month TEXT NOT NULL,
+        branch TEXT NOT NULL, member_no TEXT NOT NULL, amount_fen INTEGER NOT NULL,
+        PRIMARY KEY (entry_id, month)) WITHOUT ROWID""",
+    "CREATE INDEX hub_ledger_month_member ON hub_ledger_month(branch, member_no, month)",
+    """CREATE TABLE dues_flag (
+        branch TEXT NOT NULL, member_no TEXT NOT NULL, month TEXT NOT NULL,
+        entries TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+        flagged_at TEXT NOT NULL, resolved_at TEXT, resolved_by TEXT, note TEXT,
+        PRIMARY KEY (branch, member_no, month)) WITHOUT ROWID""",
+    """CREATE TABLE hub_study (
+        session_id TEXT PRIMARY KEY, branch TEXT NOT NULL, member_no TEXT NOT NULL,
+        lesson_id TEXT NOT NULL, started_at TEXT NOT NULL, seconds INTEGER NOT NULL,
+        completed INTEGER NOT NULL, terminal_id TEXT NOT NULL)""",
+    "CREATE INDEX hub_study_branch ON hub_study(branch, started_at)",
+    """CREATE TABLE hub_member (
+        branch TEXT NOT NULL, member_no TEXT NOT NULL, name TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'active', dues_from TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('accepted', 'proposed', 'rejected')),
+        PRIMARY KEY (branch, member_no)) WITHOUT ROWID""",
+    """CREATE TABLE hub_rate (
+        branch TEXT NOT NULL, member_no TEXT NOT NULL, year INTEGER NOT NULL,
+        monthly_fen INTEGER NOT NULL, PRIMARY KEY (branch, member_no, year)) WITHOUT ROWID""",
+    """CREATE TABLE proposal (
+        event_id TEXT PRIMARY KEY, branch TEXT NOT NULL, origin TEXT NOT NULL,
+        type TEXT NOT NULL, member_no TEXT, payload TEXT NOT NULL, at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected')),
+        decided_at TEXT, decided_by TEXT, note TEXT, accepted_event_id TEXT)""",
+    "CREATE INDEX proposal_branch ON proposal(branch, status)",
+]
+
+
+# Its own named set (one per part, as on the terminal): reconciliation can change on its
+# own schedule, and its tables can be dropped and rebuilt from the branch log.
+reconcile_migrations = Migrations("hub_reconcile")
+
+
+@reconcile_migrations()
+def m001_reconcile(db):
+    for sql in _RECONCILE:
+        db.execute(sql)

@@ -1,0 +1,285 @@
+"""The sync protocol's push batches: their shape, seq continuity, audit chain and pairing.
+
+Part of ``sync.protocol`` (which re-exports everything here). Pure functions, no SQL: the
+hub reads a body once (:func:`parse_push`, outside its write lock), then checks it against
+what it holds for the terminal:
+
+    parse_json_object / canonical_json  message bodies, and how payloads are written
+    parse_push / parse_batch / Batch    a push body's events and audit entries, by shape
+    check_events / check_audit          seq continuity, no rewritten past, the audit chain
+    check_pairing                       every new event travels with its audit entry
+    check_branch_events                 a terminal creates only its own branch
+
+The audit chain's hash is core.audit.entry_hash, imported rather than copied, so the hub
+recomputes exactly what the terminal wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from core.audit import GENESIS, digest, entry_hash, event_of_entry
+
+from .protocol_errors import ProtocolError
+
+PUSH_BATCH = 500                  # most events (and audit entries) in one push
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_MAX_TEXT = 1024 * 1024           # one field of one event or entry
+
+
+# -- message bodies --------------------------------------------------------------------
+
+def parse_json_object(body: bytes) -> dict:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # nesting bombs too
+        raise ProtocolError("bad_json", str(e)[:200]) from e
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_json", "the body must be a JSON object")
+    return data
+
+
+def canonical_json(value) -> str:
+    """How payloads are written (the same form as core.store.record)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _text(item: dict, key: str, where: str, *, empty: bool = True) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or (not empty and not value) or len(value) > _MAX_TEXT:
+        raise ProtocolError("bad_batch", f"{where}: {key} must be a string")
+    return value
+
+
+def _seq(item: dict, where: str) -> int:
+    value = item.get("seq")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**62:
+        raise ProtocolError("bad_batch", f"{where}: seq must be a positive integer")
+    return value
+
+
+EVENT_FIELDS = ("seq", "event_id", "type", "payload", "at")
+AUDIT_FIELDS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
+
+_decode_json = json.JSONDecoder().decode   # json.loads for str, without its per-call checks
+# The detail an event's entry has as a terminal writes it (canonical JSON): where it matches,
+# it names what core.audit.event_of_entry would find, without a JSON parser.
+_EVENT_DETAIL = re.compile(r'\{"event_id":"([^"\\\x00-\x1f]*)","sha256":"([0-9a-f]{64})"\}')
+
+
+@dataclass
+class Batch:
+    """A push body read once: the checked ``events`` and ``audit`` entries, and what the
+    checks after it need, computed here (outside the hub's write lock, and only once):
+    ``payloads`` — each event's payload, parsed; ``named`` — the (event id, payload
+    SHA-256) each entry's detail names (``core.audit.event_of_entry``); ``hashes`` — each
+    entry's hash as recomputed from its fields."""
+
+    events: list[dict]
+    entries: list[dict]
+    payloads: list
+    named: list[tuple[str | None, str | None]]
+    hashes: list[str]
+
+
+def parse_batch(data: dict) -> tuple[list[dict], list[dict]]:
+    """A push body's ``events`` and ``audit`` lists, each item checked for shape."""
+    batch = parse_push(data)
+    return batch.events, batch.entries
+
+
+def parse_push(data: dict) -> Batch:
+    """:func:`parse_batch`, keeping what it learnt on the way (see :class:`Batch`).
+
+    Each item takes a fast path (every field of the right type and size); one that fails
+    it goes through the field-by-field checks, which name what is wrong."""
+    events, entries = data.get("events", []), data.get("audit", [])
+    if not isinstance(events, list) or not isinstance(entries, list):
+        raise ProtocolError("bad_batch", "events and audit must be lists")
+    if len(events) > PUSH_BATCH or len(entries) > PUSH_BATCH:
+        raise ProtocolError("bad_batch", f"at most {PUSH_BATCH} events and audit entries a batch")
+    out_events, payloads = [], []
+    for i, e in enumerate(events):
+        try:
+            seq, event_id, type_, payload, at = (e["seq"], e["event_id"], e["type"],
+                                                 e["payload"], e["at"])
+            fast = (type(e) is dict and type(seq) is int and 1 <= seq < 2**62
+                    and type(event_id) is str and 0 < len(event_id) <= _MAX_TEXT
+                    and type(type_) is str and 0 < len(type_) <= _MAX_TEXT
+                    and type(payload) is str and len(payload) <= _MAX_TEXT
+                    and type(at) is str and 0 < len(at) <= _MAX_TEXT)
+        except (KeyError, TypeError):
+            fast = False
+        ev = ({"seq": seq, "event_id": event_id, "type": type_, "payload": payload, "at": at}
+              if fast else _slow_event(e, f"event {i}"))
+        try:
+            payloads.append(_decode_json(ev["payload"]))
+        except (ValueError, RecursionError) as err:
+            raise ProtocolError("bad_batch", f"event {i}: payload is not JSON text") from err
+        out_events.append(ev)
+    out_audit, named, hashes = [], [], []
+    for i, a in enumerate(entries):
+        try:
+            seq, at, actor, action, subject, detail, prev_hash, hash_ = (
+                a["seq"], a["at"], a["actor"], a["action"], a["subject"], a["detail"],
+                a["prev_hash"], a["hash"])
+            fast = (type(a) is dict and type(seq) is int and 1 <= seq < 2**62
+                    and type(at) is str and len(at) <= _MAX_TEXT
+                    and type(actor) is str and len(actor) <= _MAX_TEXT
+                    and type(action) is str and len(action) <= _MAX_TEXT
+                    and type(subject) is str and len(subject) <= _MAX_TEXT
+                    and type(detail) is str and len(detail) <= _MAX_TEXT
+                    and type(prev_hash) is str and type(hash_) is str
+                    and _HEX64.fullmatch(prev_hash) is not None
+                    and _HEX64.fullmatch(hash_) is not None)
+        except (KeyError, TypeError):
+            fast = False
+        if fast:
+            en = {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
+                  "detail": detail, "prev_hash": prev_hash, "hash": hash_}
+        else:
+            en = _slow_entry(a, f"audit entry {i}")
+            seq, at, actor, action, subject, detail, prev_hash = (
+                en["seq"], en["at"], en["actor"], en["action"], en["subject"], en["detail"],
+                en["prev_hash"])
+        out_audit.append(en)
+        m = _EVENT_DETAIL.fullmatch(detail)
+        named.append(m.groups() if m else event_of_entry(detail))
+        hashes.append(entry_hash(prev_hash, seq, at, actor, action, subject, detail))
+    return Batch(out_events, out_audit, payloads, named, hashes)
+
+
+def _slow_event(e, where: str) -> dict:
+    """An event checked field by field (the error names the first bad one)."""
+    if not isinstance(e, dict):
+        raise ProtocolError("bad_batch", f"{where} is not an object")
+    ev = {"seq": _seq(e, where)}
+    for key in EVENT_FIELDS[1:]:
+        ev[key] = _text(e, key, where, empty=key == "payload")
+    return ev
+
+
+def _slow_entry(a, where: str) -> dict:
+    """An audit entry checked field by field (the error names the first bad one)."""
+    if not isinstance(a, dict):
+        raise ProtocolError("bad_batch", f"{where} is not an object")
+    en = {"seq": _seq(a, where)}
+    for key in AUDIT_FIELDS[1:]:
+        en[key] = _text(a, key, where)
+    for key in ("prev_hash", "hash"):
+        if not _HEX64.fullmatch(en[key]):
+            raise ProtocolError("bad_batch", f"{where}: {key} is not a SHA-256 in hex")
+    return en
+
+
+# -- push rules ------------------------------------------------------------------------
+
+def check_events(events: list[dict], stored_seq: int, stored_ids: Mapping[int, str]) -> list[dict]:
+    """The events of a batch that are new; refuse a gap or a rewritten past.
+
+    ``stored_ids`` maps each already stored seq that the batch overlaps to its event id.
+    """
+    if not events:
+        return []
+    first = events[0]["seq"]
+    for prev, ev in zip(events, events[1:], strict=False):
+        if ev["seq"] != prev["seq"] + 1:
+            raise ProtocolError("seq_gap", f"event {ev['seq']} follows event {prev['seq']}",
+                                stored_seq=stored_seq)
+    if first > stored_seq + 1:
+        raise ProtocolError("seq_gap", f"the hub has events up to {stored_seq}, the batch "
+                            f"starts at {first}", stored_seq=stored_seq)
+    for ev in events:
+        if ev["seq"] <= stored_seq and stored_ids.get(ev["seq"]) != ev["event_id"]:
+            raise ProtocolError("seq_conflict", f"event {ev['seq']} is {ev['event_id']} here, "
+                                f"{stored_ids.get(ev['seq'])} at the hub", stored_seq=stored_seq)
+    return [ev for ev in events if ev["seq"] > stored_seq]
+
+
+def check_audit(entries: list[dict], audit_seq: int, audit_hash: str,
+                stored_hashes: Mapping[int, str], recomputed: list[str] | None = None) -> list[dict]:
+    """The audit entries of a batch that are new, after checking that they continue the chain.
+
+    ``stored_hashes`` maps already verified seqs the batch overlaps (and the one before its
+    first entry) to their hashes; ``audit_hash`` is the hash at ``audit_seq`` (GENESIS at 0).
+    A chain that no longer contains an entry the hub verified is refused. ``recomputed``
+    (``Batch.hashes``) holds each entry's hash as recomputed from its fields, if known.
+    """
+    if not entries:
+        return []
+    first = entries[0]["seq"]
+    for prev, en in zip(entries, entries[1:], strict=False):
+        if en["seq"] != prev["seq"] + 1:
+            raise ProtocolError("audit_gap", f"entry {en['seq']} follows entry {prev['seq']}",
+                                audit_seq=audit_seq)
+    if first > audit_seq + 1:
+        raise ProtocolError("audit_gap", f"the hub has entries up to {audit_seq}, the batch "
+                            f"starts at {first}", audit_seq=audit_seq)
+    if recomputed is None:
+        recomputed = [entry_hash(en["prev_hash"], en["seq"], en["at"], en["actor"], en["action"],
+                                 en["subject"], en["detail"]) for en in entries]
+    known = dict(stored_hashes)
+    known[0] = GENESIS
+    if audit_seq:
+        known[audit_seq] = audit_hash
+    prev_hash = known.get(first - 1)
+    for en, rehash in zip(entries, recomputed, strict=True):
+        if en["prev_hash"] != prev_hash:
+            raise ProtocolError("audit_chain_broken",
+                                f"entry {en['seq']} does not follow the entry before it",
+                                audit_seq=audit_seq)
+        if rehash != en["hash"]:
+            raise ProtocolError("audit_chain_broken",
+                                f"entry {en['seq']} does not hash to what it says",
+                                audit_seq=audit_seq)
+        if en["seq"] <= audit_seq and known.get(en["seq"]) != en["hash"]:
+            raise ProtocolError("audit_chain_broken",
+                                f"entry {en['seq']} differs from the one the hub verified",
+                                audit_seq=audit_seq)
+        prev_hash = en["hash"]
+    return [en for en in entries if en["seq"] > audit_seq]
+
+
+def check_pairing(events: list[dict], entries: list[dict], new_events: list[dict],
+                  new_entries: list[dict],
+                  named: list[tuple[str | None, str | None]] | None = None) -> None:
+    """Each new event travels with its audit entry (whose SHA-256 covers the payload), and
+    each new audit entry that names an event travels with that event. ``named``
+    (``Batch.named``) holds what each of ``entries`` names, if already parsed."""
+    if named is None:
+        named = [event_of_entry(en["detail"]) for en in entries]
+    by_event, by_entry = {}, {}
+    for en, (event_id, sha) in zip(entries, named, strict=True):
+        by_entry[id(en)] = event_id
+        if event_id:
+            by_event[event_id] = (en, sha)
+    for ev in new_events:
+        found = by_event.get(ev["event_id"])
+        if found is None:
+            raise ProtocolError("journal_mismatch", f"event {ev['seq']} has no audit entry "
+                                "in the batch")
+        if found[0]["action"] != ev["type"] or found[1] != digest(ev["payload"]):
+            raise ProtocolError("journal_mismatch", f"event {ev['seq']} differs from what its "
+                                f"audit entry {found[0]['seq']} recorded")
+    ids = {ev["event_id"] for ev in events}
+    for en in new_entries:
+        event_id = (by_entry[id(en)] if id(en) in by_entry
+                    else event_of_entry(en["detail"])[0])
+        if event_id and event_id not in ids:
+            raise ProtocolError("journal_mismatch", f"audit entry {en['seq']} names event "
+                                f"{event_id}, which is not in the batch")
+
+
+def check_branch_events(new_events: list[dict], branch_code: str) -> None:
+    """A terminal's ``branch.created`` must name the branch it is enrolled in."""
+    for ev in new_events:
+        if ev["type"] == "branch.created":
+            payload = json.loads(ev["payload"])
+            code = payload.get("code") if isinstance(payload, dict) else None
+            if code != branch_code:
+                raise ProtocolError("wrong_branch", f"event {ev['seq']} creates branch {code!r}, "
+                                    f"the terminal is enrolled in {branch_code!r}")

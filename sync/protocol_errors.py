@@ -1,0 +1,64 @@
+"""The sync protocol's refusals: every error code, its HTTP status and its text.
+
+Part of ``sync.protocol`` (which re-exports everything here). Its own module because both
+halves of the protocol, request authentication (``protocol_auth``) and push batches
+(``protocol_batch``), refuse with :class:`ProtocolError`, and the hub turns one into its
+HTTP answer without caring which half raised it. docs/sync-protocol.md lists the codes.
+"""
+
+from __future__ import annotations
+
+#: code -> (HTTP status, English message, Chinese message)
+ERRORS: dict[str, tuple[int, str, str]] = {
+    "bad_request": (400, "the request is not valid", "请求格式不对。"),
+    "bad_json": (400, "the body is not valid JSON", "请求内容格式不对。"),
+    "bad_encoding": (400, "the body's Content-Encoding cannot be decoded", "请求内容无法解压。"),
+    "bad_batch": (400, "the batch is not valid", "上传的数据格式不对。"),
+    "bad_code": (400, "the enrollment code is unknown, used or expired",
+                 "注册码不对、已经用过或者过期了，请向上级要一个新的注册码。"),
+    "auth_missing": (401, "the request is not signed", "请求没有签名。"),
+    "unknown_terminal": (401, "this terminal is not enrolled at this hub",
+                         "这台终端还没有在服务中心注册。"),
+    "bad_signature": (401, "the signature does not verify", "签名不对，请求被拒绝。"),
+    "stale_time": (401, "the request time is too far from the hub's clock",
+                   "终端时间和服务中心相差太多，请检查终端时间。"),
+    "replay": (401, "this request was already received (replayed nonce)", "重复的请求，已拒绝。"),
+    "terminal_revoked": (403, "this terminal has been revoked at the hub",
+                         "这台终端已被服务中心停用，请联系上级。"),
+    "not_found": (404, "not found", "没有找到。"),
+    "method_not_allowed": (405, "method not allowed", "请求方式不对。"),
+    "already_enrolled": (409, "a terminal with this id is already enrolled",
+                         "这台终端已经注册过了。"),
+    "wrong_branch": (409, "the terminal belongs to another branch", "这台终端属于别的支部。"),
+    "seq_gap": (409, "the events do not continue the terminal's sequence",
+                "上传的记录不连续，请重新同步。"),
+    "seq_conflict": (409, "the events differ from the ones the hub stored under the same numbers",
+                     "终端记录和服务中心的不一致，请联系上级。"),
+    "event_conflict": (409, "an event id is already stored for another terminal or number",
+                       "记录编号冲突，请联系上级。"),
+    "audit_gap": (409, "the audit entries do not continue the terminal's chain",
+                  "留痕记录不连续，请重新同步。"),
+    "audit_chain_broken": (409, "the audit chain does not verify", "留痕记录被改动过，已拒绝。"),
+    "journal_mismatch": (409, "the events do not match their audit entries",
+                         "记录和留痕对不上，已拒绝。"),
+    "range_not_satisfiable": (416, "the requested range is outside the file",
+                              "下载位置不对。"),
+    "body_too_large": (413, "the body is larger than 8 MiB", "上传的数据太大。"),
+    "unsupported_media_type": (415, "the body must be JSON", "请求内容类型不对。"),
+    "internal": (500, "the hub failed; nothing was applied", "服务中心出错了，数据没有改动。"),
+}
+
+
+class ProtocolError(Exception):
+    """A refusal the other side can act on: ``code`` names it, ``status`` is its HTTP status."""
+
+    def __init__(self, code: str, detail: str | None = None, **extra):
+        status, message, zh = ERRORS[code]
+        super().__init__(f"{code}: {detail or message}")
+        self.code, self.status, self.zh = code, status, zh
+        self.message = f"{message}: {detail}" if detail else message
+        self.extra = extra
+
+    def as_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "message_zh": self.zh,
+                          **self.extra}}
