@@ -1,7 +1,7 @@
 """voice: speech out and in for the kiosk, and the phone line with its IVR dialog.
 
     speech_text   display text -> what is said (numbers, months, money, codes); sentences
-    pcm           16-bit mono PCM: resampling, WAV in/out, loudness (pure Python)
+    pcm           16-bit mono PCM: resampling, WAV in/out, loudness (numpy)
     tts           TTSEngine protocol; Pyttsx3Engine (pyttsx3 over espeak-ng, Mandarin)
     prompts       the prompt catalogue and its cache; staff recordings override prompts
     phone_prompts the phone line's own prompts (PHONE_CATALOGUE = both)

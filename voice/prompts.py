@@ -1,8 +1,8 @@
 """Fixed prompts: a catalogue of ids -> Chinese text, rendered once, reused, overridable.
 
-Why: synthesising and resampling costs ~0.05 s per second of speech at 8 kHz (a 5 s prompt
-takes ~0.25 s, a 100-character sentence ~1.5 s), and a caller must hear the greeting within
-half a second of answering, so every fixed prompt is
+Why: synthesising costs ~1.3 ms per second of speech (mostly espeak-ng; a 100-character
+sentence ~45 ms, more on a busy terminal), and a caller must hear the greeting within half a
+second of answering while a kiosk prompt should start at once, so every fixed prompt is
 rendered ahead of time (``lianxin voice prerender``) and read back from a WAV file. A branch
 can replace any fixed prompt with a staff recording (for example in the local dialect).
 
