@@ -105,6 +105,11 @@ def member_import(ctx, path, skip_bad_rows, dry_run, as_json):
 
     report = roster_import.import_file(ctx.store(), path, skip_bad_rows=skip_bad_rows,
                                        dry_run=dry_run, actor=cli_actor())
+    show_import_report(report, as_json, skip_bad_rows)
+
+
+def show_import_report(report, as_json: bool, skip_bad_rows: bool) -> None:
+    """A roster import's row-level report (terminal and hub alike); exit 1 if rows were bad."""
 
     def human(rep):
         for p in rep["problems"]:

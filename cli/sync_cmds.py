@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .main import cli, emit, pass_ctx
+from .member_cmds import show_import_report
 
 
 @cli.command("enroll")
@@ -283,17 +284,7 @@ def hub_roster_import(ctx, branch, path, skip_bad_rows, dry_run, as_json):
 
     report = admin.import_roster(_hub(ctx), branch, path, skip_bad_rows=skip_bad_rows,
                                  dry_run=dry_run, actor=cli_actor())
-
-    def human(rep):
-        for p in rep["problems"]:
-            where = f"第{p['row']}行" + (f"（{p['column']}）" if p.get("column") else "")
-            click.echo(f"{where}：{p['message_zh']}  [{p['message']}]")
-        click.echo(f"共 {rep['rows']} 行，导入 {rep['imported']} 人，跳过 {rep['skipped']} 行"
-                   + ("（仅检查，未导入）" if rep["dry_run"] else ""))
-
-    emit(report.as_dict(), as_json, human)
-    if report.problems and not skip_bad_rows:
-        raise SystemExit(1)
+    show_import_report(report, as_json, skip_bad_rows)
 
 
 @hub_group.group("staff")
