@@ -77,8 +77,8 @@ def main(*, open_store: Callable | None = None, audit: bool = False, as_json: bo
         KioskApp(store, speak=speak, listen=listen).run()
         return 0
     prepare(headless=True)
-    from . import audit as audit_mod
     from . import screenshots as shots
+    from . import usability as audit_mod
     from .app import KioskApp
 
     status = 0

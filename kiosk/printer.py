@@ -6,7 +6,7 @@
     file:/path           escpos.printer.File   (a device node such as /dev/usb/lp0, or a file)
 
 python-escpos is used for the connection only: the bytes (Chinese mode, GB18030, cut)
-come ready-made from :mod:`kiosk.receipt` and are written with the printer's raw write,
+come ready-made from :mod:`kiosk.receipt_escpos` and are written with the printer's raw write,
 because its text encoding cannot produce the double-byte Chinese mode that common Chinese
 thermal printers need. A printer that cannot be reached raises :class:`PrinterError` with
 a sentence to show and say; the payment is recorded either way (the receipt can be

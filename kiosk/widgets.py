@@ -1,7 +1,7 @@
 """The kiosk's few widgets: text, a big button, a keypad, and the always-present bar.
 
 Every widget that paints a background exposes ``bg_color`` (and ``bg_down`` for a pressed
-button), so :mod:`kiosk.audit` can check each text against what it is drawn on. Sizes and
+button), so :mod:`kiosk.usability` can check each text against what it is drawn on. Sizes and
 colours come from :mod:`kiosk.theme`; the rules live in ``widgets.kv`` beside this file.
 
 A pressed button says its label (or its ``spoken`` text, e.g. a PIN key says how many

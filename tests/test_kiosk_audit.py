@@ -27,7 +27,8 @@ prepare(headless=True)
 from kivy.metrics import dp, sp  # noqa: E402
 from kivy.uix.label import Label  # noqa: E402
 
-from kiosk import audit, drive, screenshots  # noqa: E402
+from kiosk import drive, screenshots  # noqa: E402
+from kiosk import usability as audit  # noqa: E402
 from kiosk.app import KioskApp  # noqa: E402
 from kiosk.screens import REGISTRY  # noqa: E402
 from kiosk.widgets import ChoiceButton  # noqa: E402

@@ -38,7 +38,7 @@ prepare(headless=True)
 
 from PIL import Image  # noqa: E402
 
-from kiosk import audit  # noqa: E402
+from kiosk import usability as audit  # noqa: E402
 from kiosk.screens import REGISTRY  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

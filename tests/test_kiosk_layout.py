@@ -127,7 +127,7 @@ def _label_pair(app, text, width, markup=False):
 
 @needs_kivy
 def test_zh_label_draws_good_breaks_where_kivy_does_not(app):
-    from kiosk import audit
+    from kiosk import usability as audit
 
     text = "刘桂兰同志交3个月党费，一共48元。请工作人员点自己的名字。"
     faults_plain, checked = 0, 0
@@ -144,7 +144,7 @@ def test_zh_label_draws_good_breaks_where_kivy_does_not(app):
 
 @needs_kivy
 def test_markup_button_text_wraps_too(app):
-    from kiosk import audit
+    from kiosk import usability as audit
     from kiosk.screens.study_reading import WrapButton
 
     b = WrapButton(text="《党费怎么交，交多少》\n[size=28]15分钟 · 支部布置的学习内容[/size]",
@@ -158,7 +158,8 @@ def test_markup_button_text_wraps_too(app):
 def test_audit_reports_a_bad_break_on_a_screen(app):
     from kivy.uix.label import Label
 
-    from kiosk import audit, drive
+    from kiosk import drive
+    from kiosk import usability as audit
 
     app.show("home")
     drive.pump(2)

@@ -34,7 +34,8 @@ from kiosk.headless import prepare  # noqa: E402
 prepare(headless=True)
 
 from core import calls, notices  # noqa: E402
-from kiosk import audit, drive  # noqa: E402
+from kiosk import drive  # noqa: E402
+from kiosk import usability as audit  # noqa: E402
 from kiosk.app import KioskApp  # noqa: E402
 from kiosk.screens.messages import NO_SOUND  # noqa: E402
 from kiosk.speech import Speaker  # noqa: E402

@@ -30,7 +30,8 @@ prepare(headless=True)
 from escpos.constants import PAPER_FULL_CUT  # noqa: E402
 
 from core import consent, dues  # noqa: E402
-from kiosk import audit, drive  # noqa: E402
+from kiosk import drive  # noqa: E402
+from kiosk import usability as audit  # noqa: E402
 from kiosk.app import KioskApp  # noqa: E402
 
 

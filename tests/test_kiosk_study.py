@@ -31,7 +31,8 @@ from kiosk.headless import prepare  # noqa: E402
 prepare(headless=True)
 
 from core import members, notices, study  # noqa: E402
-from kiosk import audit, drive  # noqa: E402
+from kiosk import drive  # noqa: E402
+from kiosk import usability as audit  # noqa: E402
 from kiosk.app import KioskApp  # noqa: E402
 from kiosk.screens.lesson import END_WITH_QUIZ  # noqa: E402
 from kiosk.screens.study_reading import MARKER, NO_START, break_lines  # noqa: E402

@@ -22,7 +22,7 @@ from escpos.printer import Dummy
 
 from core import branch, dues
 from kiosk import printer
-from kiosk import receipt as rc
+from kiosk import receipt_escpos as rc
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from core.clock import month_zh
 from core.errors import LianxinError
 from core.money import fen_to_yuan, fen_zh
 
-from ..receipt import months_text
+from ..receipt_escpos import months_text
 from .base import KioskScreen
 from .dues_flow import DuesJob, settle
 

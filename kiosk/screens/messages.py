@@ -14,7 +14,7 @@ from __future__ import annotations
 from core import calls
 from core.errors import LianxinError
 
-from ..receipt import local_time
+from ..receipt_escpos import local_time
 from .staff import StaffScreen, sample_staff
 
 NO_SOUND = "这台终端没有接扬声器，放不了录音。"

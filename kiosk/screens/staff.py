@@ -21,7 +21,7 @@ from core import branch, calls, config, dues
 from core.money import fen_to_yuan, fen_zh
 
 from .. import printer
-from .. import receipt as receipt_doc
+from .. import receipt_escpos as receipt_doc
 from .dues_flow import PanelScreen
 
 LINES_PER_PAGE = 4

@@ -1,6 +1,6 @@
 """Regenerate the committed kiosk screenshots: ``docs/screens/`` and its README.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screens]
+    .venv/bin/python scripts/gen_screen_docs.py [--out docs/screens]
 
 1. removes the PNGs a previous run left (so a screen that is gone does not linger);
 2. runs ``lianxin kiosk --screenshots OUT`` in a fresh process: every registered screen on
@@ -85,7 +85,7 @@ def write_readme(out: Path, screens: list[str]) -> None:
              "Every registered kiosk screen on the demo branch (clock pinned to 2026-11-15,",
              "a demo member identified where the screen is personal), rendered offscreen",
              "by `lianxin kiosk --screenshots`. Regenerate with "
-             "`.venv/bin/python scripts/screenshots.py`;",
+             "`.venv/bin/python scripts/gen_screen_docs.py`;",
              "do not edit by hand. Main size 1280×800; the same screens at 1920×1080 and in",
              "portrait 1080×1920 are in the subfolders. Stored as 256-colour PNGs.", "",
              "| screen | 1280×800 | 1920×1080 | 1080×1920 | what it shows |",
