@@ -31,7 +31,7 @@ import wave
 from datetime import datetime
 from pathlib import Path
 
-from . import members
+from . import consent, members
 from .clock import iso
 from .errors import ConsentError, InvalidInput, NotFound
 
@@ -147,11 +147,7 @@ def messages_dir(store) -> Path:
 
 def messages_allowed(store, member_no: str | None) -> bool:
     """False only when the member's latest answer on ``voice_messages`` is a withdrawal."""
-    if member_no is None:
-        return True
-    row = store.one("SELECT granted FROM consent WHERE member_no = ? AND scope = 'voice_messages' "
-                    "ORDER BY at DESC, rowid DESC LIMIT 1", [member_no])
-    return row is None or bool(row["granted"])
+    return member_no is None or not consent.withdrawn(store, member_no, "voice_messages")
 
 
 def _wav(pcm: bytes, rate_hz: int) -> bytes:

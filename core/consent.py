@@ -2,7 +2,8 @@
 
 Each grant or withdrawal is a row (what, when, how: touch, voice or witnessed by staff) and
 a journal event. Withdrawal is honoured at once: withdrawing ``phone_recognition`` deletes
-the member's phone numbers from the terminal.
+the member's phone numbers from the terminal. The latest answer is computed once, by
+:func:`latest`; :func:`has` and :func:`withdrawn` are the two questions asked of it.
 """
 
 from __future__ import annotations
@@ -67,14 +68,33 @@ def withdraw(store, member_no: str, scope: str, *, method: str, witness: str | N
                   actor or (f"staff:{witness}" if witness else f"member:{member_no}"))
 
 
-def current(store, member_no: str) -> dict[str, bool]:
-    """The latest answer per scope; a scope never asked is False (no consent assumed)."""
-    state = {scope: False for scope in SCOPES}
-    for row in store.all("SELECT scope, granted FROM consent WHERE member_no = ? "
-                         "ORDER BY at, rowid", [member_no]):
-        state[row["scope"]] = bool(row["granted"])
-    return state
+def latest(store, member_no: str, scope: str) -> bool | None:
+    """The member's latest answer on ``scope``: True (granted), False (withdrawn) or None
+    (never asked). The one place the answer is computed: the newest row by time, a tie
+    broken by the order rows were written here.
+
+    Callers ask one of two questions of it, and never asked answers both with "no":
+
+    * :func:`has` — did the member agree? Needed before the terminal *uses* something
+      (recognising a caller by phone number, the consent screens' ticks).
+    * :func:`withdrawn` — did the member say no? Honoured by what the member does or
+      already gave (a voice message they choose to leave, phone numbers the branch keeps).
+    """
+    row = store.one("SELECT granted FROM consent WHERE member_no = ? AND scope = ? "
+                    "ORDER BY at DESC, rowid DESC LIMIT 1", [member_no, scope])
+    return None if row is None else bool(row["granted"])
 
 
 def has(store, member_no: str, scope: str) -> bool:
-    return current(store, member_no).get(scope, False)
+    """The latest answer is a grant (never asked: False)."""
+    return latest(store, member_no, scope) is True
+
+
+def withdrawn(store, member_no: str, scope: str) -> bool:
+    """The latest answer is a withdrawal (never asked: False)."""
+    return latest(store, member_no, scope) is False
+
+
+def current(store, member_no: str) -> dict[str, bool]:
+    """:func:`has` for every scope."""
+    return {scope: has(store, member_no, scope) for scope in SCOPES}

@@ -33,7 +33,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from . import audit, members
+from . import audit, consent, members
 from .clock import iso
 from .errors import LianxinError
 
@@ -93,9 +93,7 @@ def _need_member(store, member_no) -> None:
 
 def _phones_allowed(store, member_no: str) -> bool:
     """A member who withdrew phone recognition keeps no phone number here."""
-    row = store.one("SELECT granted FROM consent WHERE member_no = ? AND scope = "
-                    "'phone_recognition' ORDER BY at DESC, rowid DESC LIMIT 1", [member_no])
-    return row is None or bool(row["granted"])
+    return not consent.withdrawn(store, member_no, "phone_recognition")
 
 
 def _set_phones(store, member_no: str, phones) -> None:

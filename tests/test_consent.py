@@ -6,6 +6,8 @@ Pins:
     or an unknown member, is refused and writes nothing;
   * ``current`` defaults every scope to False (no consent assumed) and follows the latest
     answer, even when two answers carry the same time;
+  * ``latest`` is the one place the answer is computed: ``has``/``current``,
+    ``calls.messages_allowed`` and the replica's phone numbers agree with it;
   * withdrawing ``phone_recognition`` deletes the member's phone numbers, so the phone line
     no longer recognises them, and journals ``consent.withdrawn``; other members' phones stay;
   * every answer is journaled and audited, and the audit chain still verifies.
@@ -112,3 +114,31 @@ def test_withdrawing_another_scope_keeps_the_phones(store, member):
     consent.withdraw(store, member, "voice_messages", method="touch")
     assert members.get(store, member)["phones"] == ["057188000104", "13800000001"]
     assert last_event(store)[1]["phones_removed"] == 0
+
+
+def test_one_latest_answer_for_consent_calls_and_replica(store, member):
+    """``consent.latest`` is the one computation: the consent screens (``has``), the phone
+    line's messages (``calls.messages_allowed``) and the replica's phone numbers
+    (``replica._phones_allowed``) read the same answer; never asked is "not agreed" and
+    "not withdrawn" at once."""
+    from core import calls, replica
+
+    def seen(scope):
+        allowed = {"voice_messages": calls.messages_allowed,
+                   "phone_recognition": replica._phones_allowed}[scope]
+        answer = consent.latest(store, member, scope)
+        assert consent.has(store, member, scope) is (answer is True)
+        assert consent.withdrawn(store, member, scope) is (answer is False)
+        assert consent.current(store, member)[scope] is (answer is True)
+        assert allowed(store, member) is (answer is not False)
+        return answer
+
+    for scope in ("voice_messages", "phone_recognition"):
+        assert seen(scope) is None
+        consent.grant(store, member, scope, method="touch")
+        assert seen(scope) is True
+        consent.withdraw(store, member, scope, method="touch")   # same clock time: later row
+        assert seen(scope) is False
+        consent.grant(store, member, scope, method="voice")
+        assert seen(scope) is True
+    assert consent.latest(store, "QS002", "voice_messages") is None
