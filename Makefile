@@ -6,15 +6,28 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Chinese font for the kiosk; espeak-ng (Mandarin voice) and PortAudio for speech; Mesa EGL/GL and mtdev
 # for Kivy (it renders offscreen through Mesa when there is no display); baresip and sipp
-# are the real SIP callers the phone-line tests use.
+# are the real SIP callers the phone-line tests use; faketime runs the date-sensitive tests
+# at the calendar's edges (make test-calendar).
 APT_PACKAGES := fonts-wqy-microhei espeak-ng libportaudio2 libusb-1.0-0 libmtdev1 libegl1 libgl1 \
-                libgl1-mesa-dri libgbm1 baresip sip-tester
+                libgl1-mesa-dri libgbm1 baresip sip-tester faketime tzdata
 DEMO_DB ?= var/demo/terminal.db
 
 VOSK_MODEL ?= vosk-model-small-cn-0.22
 MODELS_DIR ?= var/models
 
-.PHONY: setup apt demo test lint bench docs models clean
+# The date-sensitive tests (core, CLI, sync and hub) again with the wall clock at a month's
+# last minute, a year's last minute and a leap day, China Standard Time. The suite pins its
+# own "now" (tests/conftest.py), so these runs prove nothing reads the wall clock behind its
+# back, and the wall-clock tests (tests/test_calendar_edges.py) meet the edges for real.
+# Kiosk, speech and SIP tests are left out: they read no dates and wait on real time.
+CALENDAR_EDGES := "2027-11-30 23:59:00" "2027-12-31 23:58:00" "2028-02-29 23:59:00"
+CALENDAR_SKIP  := --ignore-glob='tests/test_kiosk_*' --ignore-glob='tests/test_phone_*' \
+                  --ignore-glob='tests/test_sip_*' --ignore=tests/test_tts.py \
+                  --ignore=tests/test_asr.py --ignore=tests/test_pcm.py \
+                  --ignore=tests/test_speech_text.py --ignore=tests/test_dialog.py \
+                  --ignore=tests/test_crash.py --ignore=tests/test_hub_schemathesis.py
+
+.PHONY: setup apt demo test test-calendar lint bench docs models clean
 
 setup: apt $(STAMP)
 
@@ -39,6 +52,13 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+test-calendar: setup
+	@for at in $(CALENDAR_EDGES); do \
+	  echo "== faketime $$at (Asia/Shanghai)"; \
+	  TZ=Asia/Shanghai FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$$at" \
+	    $(BIN)/python -m pytest -q -p no:cacheprovider $(CALENDAR_SKIP) || exit 1; \
+	done
 
 lint: setup
 	$(BIN)/ruff check core cli kiosk voice sync tests bench scripts

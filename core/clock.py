@@ -2,10 +2,16 @@
 
 A clock is any object with ``now() -> datetime`` (aware, Asia/Shanghai). The store takes
 one, so tests and the demo can pin the date with :class:`FixedClock` instead of patching.
+
+Processes that take no clock argument (the CLI, the hub server, a subprocess in a test) get
+theirs from :func:`default_clock`: the system clock, unless ``LIANXIN_NOW`` names a moment,
+in which case the clock is frozen there. The test suite sets it for every process it starts;
+a production unit never should (``lianxin doctor`` says so when it is set).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +21,7 @@ from .errors import InvalidInput
 
 CST = ZoneInfo("Asia/Shanghai")
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+ENV_NOW = "LIANXIN_NOW"
 
 
 class SystemClock:
@@ -33,6 +40,28 @@ class FixedClock:
 
     def advance(self, **kw) -> None:
         self.at = self.at + timedelta(**kw)
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 moment; one without a zone is China Standard Time."""
+    try:
+        dt = datetime.fromisoformat(text.strip())
+    except (AttributeError, ValueError):
+        raise InvalidInput(f"not an ISO 8601 date and time: {text!r}",
+                           "日期时间格式不对。") from None
+    return dt.replace(tzinfo=CST) if dt.tzinfo is None else dt.astimezone(CST)
+
+
+def pinned_moment() -> datetime | None:
+    """The moment ``LIANXIN_NOW`` pins, or None when the clock is the system's."""
+    text = os.environ.get(ENV_NOW, "").strip()
+    return parse_moment(text) if text else None
+
+
+def default_clock():
+    """The clock of a process that was given none: see the module's docstring."""
+    at = pinned_moment()
+    return SystemClock() if at is None else FixedClock(at)
 
 
 def iso(dt: datetime) -> str:

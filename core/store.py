@@ -27,7 +27,7 @@ import sqlcipher3
 import sqlite_utils
 
 from . import audit
-from .clock import SystemClock, iso
+from .clock import default_clock, iso
 from .errors import KeyMissing, NoStore, StoreError, WrongKey
 from .schema import migrations
 
@@ -99,7 +99,7 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: Path, clock=None):
         self.db = db
         self.path = path
-        self.clock = clock or SystemClock()
+        self.clock = clock or default_clock()
         self._meta_cache: dict[str, str] = {}
 
     # -- opening -----------------------------------------------------------------------

@@ -39,6 +39,7 @@ from .protocol_auth import (
     signing_string,
     valid_terminal_id,
     verify,
+    wall_ms,
 )
 from .protocol_batch import (
     AUDIT_FIELDS,
@@ -67,5 +68,5 @@ __all__ = [
     "check_audit", "check_branch_events", "check_events", "check_pairing", "check_time",
     "event_of_entry", "load_private_key", "load_public_key", "new_private_key",
     "parse_auth_headers", "parse_batch", "parse_json_object", "parse_push", "private_key_pem",
-    "public_key_b64", "sign", "signing_string", "valid_terminal_id", "verify",
+    "public_key_b64", "sign", "signing_string", "valid_terminal_id", "verify", "wall_ms",
 ]

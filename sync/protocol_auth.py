@@ -6,6 +6,7 @@ what the hub verifies, written down once.
     new_private_key / *_key_* helpers   key files and the public key's wire form
     signing_string / sign / verify      what is signed, and the check of it
     parse_auth_headers / check_time     the four X-Lianxin-* headers and the time window
+    wall_ms                             protocol time: the wall clock, on both sides
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,6 +33,15 @@ H_NONCE = "X-Lianxin-Nonce"
 H_SIGNATURE = "X-Lianxin-Signature"
 H_HUB_TIME = "X-Lianxin-Hub-Time"
 H_LOCAL_TIME = "X-Lianxin-Local-Time"
+
+
+
+def wall_ms() -> int:
+    """Protocol time in milliseconds: request timestamps, the replay window, enrollment code
+    expiry. Always the wall clock (a pinned business clock, ``LIANXIN_NOW``, never moves it),
+    so a terminal and a hub agree without sharing anything but the time of day."""
+    return int(time.time() * 1000)
+
 
 _TERMINAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _NONCE = re.compile(r"[0-9a-f]{32}")

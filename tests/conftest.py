@@ -1,24 +1,35 @@
 """Shared fixtures: real encrypted store files under tmp_path, a pinned clock.
 
+The suite does not depend on today's date: every "now" is :data:`PINNED_NOW`. Tests that
+build a store pass a :class:`FixedClock`; everything else that reads the time through
+``core.clock.default_clock`` (the CLI under CliRunner, ``lianxin`` and hub subprocesses,
+which inherit the environment) gets it from ``LIANXIN_NOW``, set here for the whole run.
+Only the sync protocol's request timestamps use the real clock, on both sides alike.
+
 The demo branch is built once per session (it hashes PINs with argon2 and writes ~150
 payments) and each test gets its own copy of the files.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime
 
 import pytest
 
 from core import branch
-from core.clock import CST, FixedClock
+from core.clock import CST, ENV_NOW, FixedClock, iso
 from core.store import Store, key_path
+
+
+PINNED_NOW = datetime(2026, 11, 15, 10, 0, tzinfo=CST)
+os.environ[ENV_NOW] = iso(PINNED_NOW)
 
 
 @pytest.fixture
 def clock():
-    return FixedClock(datetime(2026, 11, 15, 10, 0, tzinfo=CST))
+    return FixedClock(PINNED_NOW)
 
 
 @pytest.fixture
@@ -36,7 +47,7 @@ def _demo_template(tmp_path_factory):
     from core import demo
 
     path = tmp_path_factory.mktemp("demo") / "terminal.db"
-    s = Store.create(path, clock=FixedClock(datetime(2026, 11, 15, 10, 0, tzinfo=CST)))
+    s = Store.create(path, clock=FixedClock(PINNED_NOW))
     demo.load(s)
     s.close()
     return path

@@ -81,8 +81,8 @@ def test_enroll_codes_are_hashed_and_expire(hub, tmp_path):
     admin.create_branch(hub, code="A", name="甲村党支部")
     with pytest.raises(NotFound):
         admin.issue_enroll_code(hub, "NOPE")
-    issued = admin.issue_enroll_code(hub, "A", ttl_hours=2,
-                                     clock=FixedClock(datetime(2026, 11, 15, 10, 0, tzinfo=CST)))
+    issued_ms = int(datetime(2026, 11, 15, 10, 0, tzinfo=CST).timestamp() * 1000)
+    issued = admin.issue_enroll_code(hub, "A", ttl_hours=2, now_ms=lambda: issued_ms)
     code = issued["code"]
     assert len(code) == 14 and code.count("-") == 2
     assert not set(code.replace("-", "")) & set("01OIL")

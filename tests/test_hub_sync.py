@@ -122,8 +122,9 @@ def test_bad_used_expired_codes_are_400_and_wrong_branch_409(hub, demo_store, tm
     assert (e.value.code, e.value.status) == ("bad_code", 400)
     assert "注册码" in e.value.zh
 
-    old = admin.issue_enroll_code(hub.storage, DEMO, ttl_hours=1,
-                                  clock=FixedClock(datetime(2020, 1, 1, tzinfo=CST)))
+    old = admin.issue_enroll_code(
+        hub.storage, DEMO, ttl_hours=1,
+        now_ms=lambda: int(datetime(2020, 1, 1, tzinfo=CST).timestamp() * 1000))
     with pytest.raises(sc.SyncError) as e:
         sc.enroll(demo_store.path, hub.url, old["code"])
     assert e.value.code == "bad_code"

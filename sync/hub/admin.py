@@ -14,11 +14,13 @@ import secrets
 import tempfile
 import tomllib
 import uuid
+from datetime import datetime
 from pathlib import Path
 
-from core.clock import SystemClock, iso
+from core.clock import CST, default_clock, iso
 from core.errors import InvalidInput, NotFound
 
+from .. import protocol
 from ..protocol import canonical_json
 from . import conflicts, report, roster, staff
 from .service import code_hash
@@ -29,7 +31,7 @@ CODE_TTL_HOURS = 72
 
 
 def _clock(clock):
-    return clock or SystemClock()
+    return clock or default_clock()
 
 
 def _event(storage: HubStorage, branch: str, type_: str, payload: dict, at: str) -> str:
@@ -102,17 +104,21 @@ def set_policy(storage: HubStorage, code: str, *, back_pay_limit: int, pay_ahead
 # -- terminals -------------------------------------------------------------------------
 
 def issue_enroll_code(storage: HubStorage, branch: str, *, ttl_hours: int = CODE_TTL_HOURS,
-                      clock=None) -> dict:
-    """A one-time code (shown once; only its hash is kept) that enrolls one terminal."""
+                      now_ms=None) -> dict:
+    """A one-time code (shown once; only its hash is kept) that enrolls one terminal.
+
+    Its expiry is protocol time, like the request timestamps it is checked beside: the wall
+    clock (``now_ms``, milliseconds), never a pinned business clock."""
     if isinstance(ttl_hours, bool) or not isinstance(ttl_hours, int) or ttl_hours < 1:
         raise InvalidInput("ttl_hours must be a whole number of hours, 1 or more")
-    now = _clock(clock).now()
+    issued_ms = (now_ms or protocol.wall_ms)()
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
     code = "-".join(raw[i:i + 4] for i in range(0, 12, 4))
-    expires_ms = int(now.timestamp() * 1000) + ttl_hours * 3_600_000
+    expires_ms = issued_ms + ttl_hours * 3_600_000
+    created_at = iso(datetime.fromtimestamp(issued_ms / 1000, CST))
     with storage.transaction():
         _branch(storage, branch)
-        storage.insert_code(code_hash(code), branch, iso(now), expires_ms)
+        storage.insert_code(code_hash(code), branch, created_at, expires_ms)
     return {"code": code, "branch": branch, "expires_ms": expires_ms}
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 import zlib
 from collections.abc import Callable
 
@@ -127,8 +126,9 @@ def _decode(request: Request, raw: bytes, max_body: int) -> dict:
 
 def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
                max_body: int = protocol.MAX_BODY) -> FastAPI:
-    """The hub app over an open :class:`HubStorage`; ``now_ms`` is the hub's clock."""
-    clock = now_ms or (lambda: int(time.time() * 1000))
+    """The hub app over an open :class:`HubStorage`; ``now_ms`` is the hub's protocol clock
+    (default: the wall clock, :func:`sync.protocol.wall_ms`)."""
+    clock = now_ms or protocol.wall_ms
     app = FastAPI(title="Lianxin hub", version=f"protocol {protocol.PROTOCOL_VERSION}",
                   docs_url=None, redoc_url=None)
 

@@ -26,7 +26,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from core.clock import SystemClock, iso
+from core.clock import default_clock, iso
 from core.errors import InvalidInput, NotFound
 
 from ..protocol import canonical_json
@@ -59,7 +59,7 @@ def catch_up(storage: HubStorage, *, at: str | None = None,
 
     ``appended`` rows are taken from memory when they are exactly what is left to read
     (the usual case right after a push); otherwise everything is read from the log."""
-    at = at or iso(SystemClock().now())
+    at = at or iso(default_clock().now())
     done = 0
     with storage.transaction():
         studies: list[tuple] = []  # hub_study is read by nothing here: written at the end
@@ -181,7 +181,7 @@ def resolve_flag(storage: HubStorage, branch: str, member_no: str, month: str, *
     if not (note or "").strip():
         raise InvalidInput("resolving a double payment needs a note saying what was done",
                            "请写明怎样处理了这笔重复交费。")
-    at = iso((clock or SystemClock()).now())
+    at = iso((clock or default_clock()).now())
     with storage.transaction():
         flag = storage.get_flag(branch, member_no, month)
         if flag is None:
@@ -205,7 +205,7 @@ def accept(storage: HubStorage, event_id: str, *, by: str, note: str | None = No
     """Accept a proposal: the edit enters the branch log as the hub's own event (the
     proposal's time kept, so "newest wins" on the terminals still compares edit times)."""
     catch_up(storage)
-    at = iso((clock or SystemClock()).now())
+    at = iso((clock or default_clock()).now())
     with storage.transaction():
         prop = _pending(storage, event_id)
         payload = {**json.loads(prop["payload"]), "proposal_of": event_id,
@@ -223,7 +223,7 @@ def reject(storage: HubStorage, event_id: str, *, by: str, note: str | None = No
     """Reject a proposal: it stays on record at the hub and reaches no other terminal. A
     rejected new member no longer counts in the branch's expected dues."""
     catch_up(storage)
-    at = iso((clock or SystemClock()).now())
+    at = iso((clock or default_clock()).now())
     with storage.transaction():
         prop = _pending(storage, event_id)
         storage.decide_proposal(event_id, "rejected", at, by, note, None)

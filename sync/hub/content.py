@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 from core import study
-from core.clock import SystemClock
+from core.clock import default_clock
 from core.errors import InvalidInput, NotFound
 
 from . import admin
@@ -42,7 +42,7 @@ def publish_lesson_file(storage: HubStorage, branch: str, path, *, lesson_id: st
     name without ``.toml`` unless given."""
     lesson = read_lesson(path)
     lesson_id = lesson_id or Path(path).stem
-    clock = clock or SystemClock()
+    clock = clock or default_clock()
     with scratch_terminal(branch_row(storage, branch), clock) as scratch:
         study.publish_lesson(scratch, lesson_id=lesson_id, actor="hub", **lesson)
     return admin.publish_lesson(storage, branch, lesson_id=lesson_id,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from core.clock import SystemClock, iso, month_range, parse_month
+from core.clock import default_clock, iso, month_range, parse_month
 from core.errors import NotFound
 from core.money import fen_to_yuan
 
@@ -91,7 +91,7 @@ def build(storage: HubStorage, branch: str, month: str, *, clock=None) -> dict:
     return {
         "branch": {k: info[k] for k in ("code", "name", "township")},
         "month": month,
-        "generated_at": iso((clock or SystemClock()).now()),
+        "generated_at": iso((clock or default_clock()).now()),
         "members": {"known": len(members), "accepted": states["accepted"],
                     "awaiting_acceptance": states["proposed"], "rejected": states["rejected"],
                     "active": sum(1 for m in members if m["status"] == "active"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from core import branch as core_branch
 from core import members, pins, roster_import
-from core.clock import CST, FixedClock, SystemClock, add_months, iso, month_of
+from core.clock import CST, FixedClock, add_months, default_clock, iso, month_of
 from core.errors import InvalidInput, NotFound
 from core.money import yuan_to_fen
 from core.store import Store
@@ -109,7 +109,7 @@ def import_roster(storage: HubStorage, branch: str, path, *, skip_bad_rows: bool
     """Import a CSV/XLSX roster into ``branch``: each good row becomes a hub
     ``member.added`` event (with the year's fixed monthly amount; no PIN, as on a
     terminal). Returns the row-by-row report of ``core.roster_import``."""
-    clock = clock or SystemClock()
+    clock = clock or default_clock()
     row = branch_row(storage, branch)
     with scratch_terminal(row, clock) as scratch:
         report = roster_import.import_file(
@@ -143,7 +143,7 @@ def load_demo_people(storage: HubStorage, branch: str, spec: dict, clock=None) -
     in this branch keeps its own rows ("newest wins"), an empty one takes these."""
     from core.demo import ACTOR, MEMBER_PIN, STAFF_PIN
 
-    now = (clock or SystemClock()).now()
+    now = (clock or default_clock()).now()
     this_month, this_year = month_of(now), now.year
     as_of = datetime(this_year - 1, 1, 1, tzinfo=CST)
     scratch_clock = FixedClock(as_of)

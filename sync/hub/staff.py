@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from core import branch as core_branch
-from core.clock import SystemClock
+from core.clock import default_clock
 from core.errors import InvalidInput
 
 from .roster import append_events, branch_row, journaled, scratch_terminal
@@ -27,7 +27,7 @@ def add_staff(storage: HubStorage, branch: str, *, staff_no: str, name: str, rol
     if staff_no in storage.staff_numbers(branch):
         raise InvalidInput(f"staff {staff_no} already exists in branch {branch}",
                            "这个工作人员编号已经有了。")
-    with scratch_terminal(row, clock or SystemClock()) as scratch:
+    with scratch_terminal(row, clock or default_clock()) as scratch:
         core_branch.add_staff(scratch, staff_no=staff_no, name=name, role=role, pin=pin,
                               actor=actor)
         events = journaled(scratch, ("staff.added",))
