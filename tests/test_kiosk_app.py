@@ -14,36 +14,14 @@ events posted through Kivy's event loop to the window, on the demo branch:
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
+from kiosk_fixtures import keys, kivy_ready, login, tap
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from core import members  # noqa: E402
 from core.errors import Locked  # noqa: E402
 from kiosk import drive, theme  # noqa: E402
-from kiosk.app import KioskApp  # noqa: E402
-
-
-@pytest.fixture
-def said():
-    return []
-
-
-@pytest.fixture
-def app(demo_store, said):
-    with drive.running(KioskApp(demo_store, speak=said.append)) as a:
-        yield a
-
-
-def tap(app, text):
-    drive.tap_text(app.root, text)
 
 
 def _pixels(path):
@@ -94,17 +72,8 @@ def test_touch_on_pay_dues_asks_who(app, said):
 
 
 def _to_pin(app, name="张三丰"):
-    tap(app, "我的情况")             # 交党费 now opens the dues screen (tests/test_kiosk_dues.py)
-    tap(app, next(b.text for b in drive.buttons(app.current) if b.text.startswith(name[0])))
-    assert app.manager.current == "names"
-    tap(app, name)
-    assert app.manager.current == "pin"
-
-
-def _type(app, digits):
-    for d in digits:
-        tap(app, d)
-    tap(app, "确定")
+    # 交党费 now opens the dues screen (tests/test_kiosk_dues.py)
+    login(app, "我的情况", name=name, pin=None)
 
 
 def test_zhang_sanfeng_logs_in_with_1234(app, said, demo_store):
@@ -130,15 +99,15 @@ def test_five_wrong_pins_lock_shown_and_spoken(app, said, demo_store):
     _to_pin(app)
     member_no = app.current.member["member_no"]
     for left in (4, 3, 2, 1):
-        _type(app, "0000")
+        keys(app, "0000")
         assert app.current.message == f"密码不对，还可以再试{left}次。"
         assert said[-1] == app.current.message
-    _type(app, "0000")
+    keys(app, "0000")
     locked = Locked.zh_default
     assert app.current.message == locked and said[-1] == locked
     shown = [w.text for w in drive.walk(app.current) if getattr(w, "text", "") == locked]
     assert shown == [locked]                                  # on screen, not only spoken
-    _type(app, "1234")                                        # right PIN, still locked
+    keys(app, "1234")                                        # right PIN, still locked
     assert app.manager.current == "pin" and not app.member
     assert said[-1] == locked
     row = demo_store.one("SELECT locked_until FROM member WHERE member_no = ?", [member_no])
@@ -149,10 +118,10 @@ def test_member_number_keypad(app, said):
     tap(app, "我的情况")
     tap(app, "输入党员编号")
     assert app.manager.current == "number"
-    _type(app, "99")
+    keys(app, "99")
     assert app.current.message == "没有找到编号99，请再输一次，或者找工作人员。"
     assert said[-1] == app.current.message
-    _type(app, "3")
+    keys(app, "3")
     want = [m for m in members.list_all(app.store) if m["member_no"].endswith("003")][0]
     assert app.manager.current == "pin" and app.current.member["member_no"] == want["member_no"]
 
@@ -180,7 +149,7 @@ def test_bar_repeat_text_size_volume_home(app, said):
 
 def test_home_after_login_forgets_the_member(app, said):
     _to_pin(app)
-    _type(app, "1234")
+    keys(app, "1234")
     assert app.current.ids.dues.text.startswith("党费交到")
     status = app.current
     tap(app, "回首页")

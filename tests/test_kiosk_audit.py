@@ -12,34 +12,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-import pytest
+from kiosk_fixtures import kivy_ready
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from kivy.metrics import dp, sp  # noqa: E402
 from kivy.uix.label import Label  # noqa: E402
 
 from kiosk import drive, screenshots  # noqa: E402
 from kiosk import usability as audit  # noqa: E402
-from kiosk.app import KioskApp  # noqa: E402
 from kiosk.screens import REGISTRY  # noqa: E402
 from kiosk.widgets import ChoiceButton  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def app(demo_store):
-    with drive.running(KioskApp(demo_store, speak=lambda _t: None)) as a:
-        yield a
 
 
 def test_audit_passes_every_screen_at_every_size(app):

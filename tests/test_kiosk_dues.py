@@ -15,68 +15,20 @@ branch), with the receipt printer set to a ``file:`` printer for the test:
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
+from kiosk_fixtures import keys, kivy_ready, login, tap
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from escpos.constants import PAPER_FULL_CUT  # noqa: E402
 
 from core import dues  # noqa: E402
 from kiosk import drive  # noqa: E402
-from kiosk.app import KioskApp  # noqa: E402
 
 
 @pytest.fixture
-def paper(tmp_path, monkeypatch):
-    out = tmp_path / "printer.bin"
-    monkeypatch.setenv("LIANXIN_PRINTER", f"file:{out}")
-    return out
-
-
-@pytest.fixture
-def said():
-    return []
-
-
-@pytest.fixture
-def app(demo_store, said, paper):
-    with drive.running(KioskApp(demo_store, speak=said.append)) as a:
-        yield a
-
-
-def tap(app, text):
-    drive.tap_text(app.root, text)
-
-
-def keys(app, digits):
-    for d in digits:
-        tap(app, d)
-    tap(app, "确定")
-
-
-def login_by_name(app, name):
-    tap(app, "交党费")
-    while not any(b.text.startswith(name[0]) for b in drive.buttons(app.current)):
-        tap(app, "更多姓氏")
-    tap(app, next(b.text for b in drive.buttons(app.current) if b.text.startswith(name[0])))
-    while name not in [b.text for b in drive.buttons(app.current)]:
-        tap(app, "更多名字")
-    tap(app, name)
-    keys(app, "1234")
-
-
-def login_by_number(app, digits):
-    tap(app, "交党费")
-    tap(app, "输入党员编号")
-    keys(app, digits)
-    keys(app, "1234")
+def app(kiosk, paper):
+    return kiosk()
 
 
 def staff_confirms(app, staff_name="李春梅", pin="2468"):
@@ -88,7 +40,7 @@ def staff_confirms(app, staff_name="李春梅", pin="2468"):
 
 
 def test_liu_guilan_pays_three_months(app, said, demo_store, paper):
-    login_by_name(app, "刘桂兰")
+    login(app, name="刘桂兰")
     assert app.manager.current == "dues"
     assert "您的党费交到2026年8月，还差3个月，一共9角。" in said[-1]
     assert said[-1] == app.current.prompt_text()
@@ -130,7 +82,7 @@ def test_liu_guilan_pays_three_months(app, said, demo_store, paper):
 
 def test_months_minus_plus_say_the_plan(app, said, demo_store):
     before = len(dues.history(demo_store, "QS004"))
-    login_by_name(app, "刘桂兰")
+    login(app, name="刘桂兰")
     tap(app, "−")
     assert said[-2] == "少交一个月"
     assert said[-1] == "这次交2个月，2026年9月至2026年10月，一共6角。"
@@ -148,7 +100,7 @@ def test_months_minus_plus_say_the_plan(app, said, demo_store):
 
 def test_wrong_staff_pin_shown_and_spoken(app, said, demo_store):
     before = len(dues.history(demo_store, "QS004"))
-    login_by_name(app, "刘桂兰")
+    login(app, name="刘桂兰")
     staff_confirms(app, pin="1111")
     assert app.manager.current == "confirm_pin"
     assert app.current.message == "密码不对，还可以再试4次。"
@@ -160,7 +112,7 @@ def test_wrong_staff_pin_shown_and_spoken(app, said, demo_store):
 
 
 def test_back_pay_beyond_limit_needs_a_reason(app, said, demo_store):
-    login_by_number(app, "8")
+    login(app, number="8")
     assert app.manager.current == "dues"
     assert "还差8个月" in said[-1]
     staff_confirms(app)
@@ -179,7 +131,7 @@ def test_back_pay_beyond_limit_needs_a_reason(app, said, demo_store):
 
 
 def test_exempt_member_is_told(app, said):
-    login_by_number(app, "18")
+    login(app, number="18")
     assert app.manager.current == "dues"
     assert said[-1].startswith("孙福来同志，您经支部批准免交党费。")
     assert app.current.ids.owed.text == "免交"
@@ -199,7 +151,7 @@ def test_clock_behind_the_ledger_asks_staff_to_confirm_the_date(app, said, demo_
     demo_store.clock = FixedClock(datetime(2026, 11, 1, 9, 0, tzinfo=CST))
     assert dues.clock_suspect(demo_store)
     before = len(dues.history(demo_store, "QS004"))
-    login_by_name(app, "刘桂兰")
+    login(app, name="刘桂兰")
     staff_confirms(app)
     assert app.manager.current == "clockdate"
     assert app.current.figure == "2026年11月1日" and "今天是2026年11月1日吗" in said[-1]

@@ -20,7 +20,6 @@ each broken rule.)
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -28,13 +27,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from kiosk_fixtures import kivy_ready
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from PIL import Image  # noqa: E402
 

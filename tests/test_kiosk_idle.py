@@ -13,21 +13,15 @@ Kivy's clock run for real (timeouts shortened to a fraction of a second):
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import pytest
+from kiosk_fixtures import kivy_ready, login, run_until, tap
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from core import members  # noqa: E402
 from kiosk import drive  # noqa: E402
-from kiosk.app import KioskApp  # noqa: E402
 from kiosk.idle import ASK, GOING_HOME  # noqa: E402
 
 MEMBER_NO = "QS001"
@@ -35,26 +29,9 @@ SHORT = 0.2
 
 
 @pytest.fixture
-def said():
-    return []
-
-
-@pytest.fixture
-def app(demo_store, said):
+def app(kiosk):
     # Long timeouts while the test logs in; shortened once the member sits still.
-    with drive.running(KioskApp(demo_store, speak=said.append, idle=(60, 60))) as a:
-        yield a
-
-
-def tap(app, text):
-    drive.tap_text(app.root, text)
-
-
-def run_until(cond, timeout=10.0):
-    end = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < end, "condition not reached"
-        drive.settle(1)
+    return kiosk(idle=(60, 60))
 
 
 def shorten(app):
@@ -63,13 +40,7 @@ def shorten(app):
 
 
 def login_and_open_lesson(app):
-    tap(app, "学习")
-    tap(app, "输入党员编号")
-    tap(app, "1")
-    tap(app, "确定")
-    for d in "1234":
-        tap(app, d)
-    tap(app, "确定")
+    login(app, "学习", number="1")
     assert app.manager.current == "study"
     drive.tap(drive.buttons(app.current)[0])
     assert app.manager.current == "lesson"

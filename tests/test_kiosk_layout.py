@@ -15,10 +15,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from itertools import pairwise
 
 import pytest
+from kiosk_fixtures import needs_kivy
 
 from kiosk import textwrap_zh as tz
 
@@ -94,22 +94,6 @@ def test_bad_break_names_each_fault():
 
 
 # -- with Kivy and the real font --------------------------------------------------------------
-kivy_missing = importlib.util.find_spec("kivy") is None
-needs_kivy = pytest.mark.skipif(kivy_missing, reason="kivy is not installed")
-
-
-@pytest.fixture
-def app(demo_store):
-    from kiosk.headless import prepare
-
-    prepare(headless=True)
-    from kiosk import drive
-    from kiosk.app import KioskApp
-
-    with drive.running(KioskApp(demo_store, speak=lambda _t: None)) as a:
-        yield a
-
-
 def _label_pair(app, text, width, markup=False):
     from kivy.uix.label import Label
 

@@ -21,7 +21,6 @@ PCM blocks as a microphone would:
 
 from __future__ import annotations
 
-import importlib.util
 import queue
 import subprocess
 import sys
@@ -29,13 +28,9 @@ import time
 from pathlib import Path
 
 import pytest
+from kiosk_fixtures import kivy_ready
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from click.testing import CliRunner  # noqa: E402
 
@@ -110,11 +105,6 @@ def wait_for(cond, timeout=WAIT_S) -> bool:
             return True
         time.sleep(0.02)
     return False
-
-
-@pytest.fixture
-def said():
-    return []
 
 
 def running(store, said, engine, capture=None, **kw):

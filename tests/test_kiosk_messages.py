@@ -18,20 +18,15 @@ branch, driven by real touch events:
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import threading
 import time
 from array import array
 
 import pytest
+from kiosk_fixtures import enter_staff, kivy_ready, login, tap
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from core import calls, notices  # noqa: E402
 from kiosk import drive  # noqa: E402
@@ -78,24 +73,6 @@ def messages(demo_store):
                                member_no="QS004")
     newer = calls.save_message(demo_store, tone(500, 16000, 2.0), 16000, caller="13912345678")
     return newer, older
-
-
-@pytest.fixture
-def said():
-    return []
-
-
-def tap(app, text):
-    drive.tap_text(app.root, text)
-
-
-def enter_staff(app):
-    tap(app, "工作人员")
-    tap(app, "王志刚")
-    for d in "2468":
-        tap(app, d)
-    tap(app, "确定")
-    assert app.manager.current == "staff"
 
 
 def test_messages_listed_newest_first_unheard_in_words(demo_store, messages, said):
@@ -192,12 +169,7 @@ def test_back_returns_to_the_previous_notice_then_home(demo_store, said):
 
 def test_back_skips_pin_and_identification_and_forgets_at_home(demo_store, said):
     with drive.running(KioskApp(demo_store, speak=said.append)) as app:
-        tap(app, "我的情况")
-        tap(app, next(b.text for b in drive.buttons(app.current) if b.text.startswith("张")))
-        tap(app, "张三丰")
-        for d in "1234":
-            tap(app, d)
-        tap(app, "确定")
+        login(app, "我的情况", name="张三丰")
         assert app.manager.current == "status" and app.member
         tap(app, "返回上页")                      # not the PIN, not "who are you" again
         assert app.manager.current == "home" and not app.member

@@ -18,7 +18,6 @@ Player (a working Player that keeps the PCM it is given and "plays" for its leng
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 import threading
@@ -26,13 +25,9 @@ import time
 from array import array
 
 import pytest
+from kiosk_fixtures import kivy_ready
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from kiosk import drive  # noqa: E402
 from kiosk.app import KioskApp  # noqa: E402

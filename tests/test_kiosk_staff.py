@@ -16,63 +16,25 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
+from kiosk_fixtures import enter_staff, keys, kivy_ready, tap
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from escpos.constants import PAPER_FULL_CUT  # noqa: E402
 
 from core import consent, dues  # noqa: E402
-from kiosk import drive  # noqa: E402
 from kiosk import usability as audit  # noqa: E402
-from kiosk.app import KioskApp  # noqa: E402
 
 
 @pytest.fixture
-def paper(tmp_path, monkeypatch):
-    out = tmp_path / "printer.bin"
-    monkeypatch.setenv("LIANXIN_PRINTER", f"file:{out}")
-    monkeypatch.delenv("LIANXIN_VOSK_MODEL", raising=False)
-    return out
-
-
-@pytest.fixture
-def said():
-    return []
-
-
-@pytest.fixture
-def app(demo_store, said, paper):
-    with drive.running(KioskApp(demo_store, speak=said.append)) as a:
-        yield a
-
-
-def tap(app, text):
-    drive.tap_text(app.root, text)
-
-
-def keys(app, digits):
-    for d in digits:
-        tap(app, d)
-    tap(app, "确定")
-
-
-def enter_staff(app, pin="2468"):
-    tap(app, "工作人员")
-    assert app.manager.current == "confirm"
-    tap(app, "王志刚")
-    keys(app, pin)
+def app(kiosk, paper, monkeypatch):
+    monkeypatch.delenv("LIANXIN_VOSK_MODEL", raising=False)     # the state names no model
+    return kiosk()
 
 
 def test_staff_pin_guards_staff_mode(app, said):
-    enter_staff(app, pin="9999")
+    enter_staff(app, pin="9999", expect="confirm_pin")
     assert app.manager.current == "confirm_pin" and app.staff is None
     assert app.current.message == said[-1] == "密码不对，还可以再试4次。"
     keys(app, "2468")

@@ -17,23 +17,15 @@ events, on the demo branch:
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import time
 
-import pytest
+from kiosk_fixtures import kivy_ready, login, run_until, tap
 
-if importlib.util.find_spec("kivy") is None:
-    pytest.skip("kivy is not installed (pip install kivy==2.3.1)", allow_module_level=True)
-
-from kiosk.headless import prepare  # noqa: E402
-
-prepare(headless=True)
+kivy_ready()
 
 from core import members, notices, study  # noqa: E402
 from kiosk import drive  # noqa: E402
 from kiosk import usability as audit  # noqa: E402
-from kiosk.app import KioskApp  # noqa: E402
 from kiosk.screens.lesson import END_WITH_QUIZ  # noqa: E402
 from kiosk.screens.study_reading import MARKER, NO_START, break_lines  # noqa: E402
 from voice.speech_text import sentences  # noqa: E402
@@ -41,39 +33,8 @@ from voice.speech_text import sentences  # noqa: E402
 MEMBER_NO = "QS001"
 
 
-@pytest.fixture
-def said():
-    return []
-
-
-@pytest.fixture
-def app(demo_store, said):
-    with drive.running(KioskApp(demo_store, speak=said.append)) as a:
-        yield a
-
-
-def tap(app, text):
-    drive.tap_text(app.root, text)
-
-
-def run_until(cond, timeout=10.0):
-    """Run Kivy's clock until ``cond()`` holds (a bound, not a timing assertion)."""
-    end = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < end, "condition not reached"
-        drive.settle(1)
-
-
 def login_for(app, choice="学习"):
-    tap(app, choice)
-    tap(app, "输入党员编号")
-    for d in "1":
-        tap(app, d)
-    tap(app, "确定")
-    assert app.current.member["member_no"] == MEMBER_NO
-    for d in "1234":
-        tap(app, d)
-    tap(app, "确定")
+    assert login(app, choice, number="1")["member_no"] == MEMBER_NO
     assert app.member["member_no"] == MEMBER_NO
 
 
