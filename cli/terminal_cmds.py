@@ -6,7 +6,7 @@ import secrets
 
 import click
 
-from core import audit, branch, consent, dues, members, notices, study
+from core import audit, branch, consent, dues, members, notices, outbox, study
 from core.store import Store
 
 from .main import cli, cli_actor, emit, pass_ctx
@@ -16,7 +16,6 @@ def summary(store) -> dict:
     """What a terminal holds, in numbers (no personal data)."""
     b = branch.get(store)
     statuses = [dues.status(store, m["member_no"]) for m in members.list_all(store)]
-    one = lambda sql: store.one(sql)["n"]  # noqa: E731
     return {
         "branch": b.name, "branch_code": b.code, "terminal_id": store.terminal_id,
         "members": len(statuses),
@@ -27,8 +26,8 @@ def summary(store) -> dict:
         "staff": len(branch.list_staff(store)),
         "lessons": len(study.lessons(store)),
         "notices": len(notices.recent(store, 1000)),
-        "ledger_entries": one("SELECT count(*) AS n FROM ledger"),
-        "journal_events": one("SELECT count(*) AS n FROM journal"),
+        "ledger_entries": dues.entry_count(store),
+        "journal_events": outbox.counts(store)["events"],
         "audit_ok": audit.verify(store).ok,
     }
 
@@ -172,13 +171,7 @@ def doctor(ctx, as_json):
 
     checks = doc.run(ctx.db_path)
 
-    def human(rows):
-        for c in rows:
-            mark = {True: "正常", None: "注意", False: "有问题"}[c["ok"]]
-            click.echo(f"[{mark}] {c['name']}: {c['detail']}")
-            if c["fix"]:
-                click.echo(f"        -> {c['fix']}")
-
-    emit([c.as_dict() for c in checks], as_json, human)
+    emit([c.as_dict() for c in checks], as_json,
+         lambda rows: click.echo("\n".join(doc.format_rows(rows))))
     if any(c.ok is False for c in checks):
         raise SystemExit(1)

@@ -4,6 +4,7 @@
     pay_voluntary()  an extra gift; 1000 yuan or more is flagged as "large dues"
     correct()        a compensating row that reverses an entry; nothing is ever edited
     receipt()        a receipt rebuilt from the ledger (reprint), same check code
+    latest_entry()   the newest entry of a kind;  entry_count()  how many rows
     status()         paid-through month, months and amount owed, warning at 3, flag at 6
 
 Months owed count the current month; "overdue" months are those before it. The software
@@ -204,6 +205,18 @@ def receipt(store, entry_id: str) -> Receipt:
         collector_name=staff["name"] if staff else "", recorded_at=row["recorded_at"],
         terminal_id=row["terminal_id"], branch_name=branch_mod.get(store).name,
         large=bool(row["large"]), override_reason=row["override_reason"], paid_by=row["paid_by"])
+
+
+def latest_entry(store, kind: str = "dues") -> str | None:
+    """The id of the newest ledger entry of ``kind`` recorded here, or None."""
+    row = store.one("SELECT entry_id FROM ledger WHERE kind = ? "
+                    "ORDER BY recorded_at DESC, rowid DESC LIMIT 1", [kind])
+    return row["entry_id"] if row else None
+
+
+def entry_count(store) -> int:
+    """How many ledger rows this terminal holds (payments, gifts and corrections)."""
+    return store.one("SELECT count(*) AS n FROM ledger")["n"]
 
 
 def behind(store, min_overdue: int = WARN_OVERDUE) -> list[DuesStatus]:

@@ -12,6 +12,8 @@
     fetch_media()    every lesson's audio not yet beside the store
     sync_once()      push then pull, with a report of what moved; status() what waits
 
+What waits to be pushed, what the hub acknowledged and the status read are core's
+(``core.outbox``): the kiosk's staff screen reads them without importing sync.
 What the terminal keeps in ``meta`` (pulled events become rows through core.replica, which
 keeps the ids it has seen in ``replica_event``):
 
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import requests
 
-from core import config
+from core import config, outbox
 from core.clock import iso
 from core.errors import LianxinError
 
@@ -210,23 +212,14 @@ def open_client(store, *, session: requests.Session | None = None, **kw) -> HubC
 # -- push ------------------------------------------------------------------------------
 
 def _batch(store, after_audit: int, limit: int) -> tuple[list[dict], list[dict]]:
-    """The next audit entries and the journal events they record (each event travels with
-    its entry, so the hub can check the payload against the chain)."""
-    entries = store.all("SELECT seq, at, actor, action, subject, detail, prev_hash, hash "
-                        "FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", [after_audit, limit])
-    ids = [eid for eid, _ in (protocol.event_of_entry(e["detail"]) for e in entries) if eid]
-    events = []
-    if ids:
-        marks = ",".join("?" * len(ids))
-        events = store.all(f"SELECT seq, event_id, type, payload, at FROM journal "
-                           f"WHERE event_id IN ({marks}) ORDER BY seq", ids)
-    return events, entries
+    """The next audit entries and the journal events they record (``core.outbox.batch``)."""
+    return outbox.batch(store, after_audit, limit)
 
 
 def push(store, client: HubClient, *, batch: int = protocol.PUSH_BATCH) -> dict:
     """Ship the journal and audit chain the hub does not have yet; returns what moved."""
-    pushed_audit = int(store.meta("sync.pushed_audit_seq", "0") or 0)
-    head = store.one("SELECT coalesce(max(seq), 0) AS s FROM journal")["s"]
+    pushed_audit = outbox.pushed(store)[1]
+    head = outbox.head_seq(store)
     totals = {"batches": 0, "applied": 0, "duplicates": 0, "stored_seq": None}
     rewound = False
     while True:
@@ -250,9 +243,7 @@ def push(store, client: HubClient, *, batch: int = protocol.PUSH_BATCH) -> dict:
             raise SyncError("no_progress", f"the hub stored nothing of the batch after audit "
                             f"entry {pushed_audit}")
         pushed_audit = result["audit_seq"]
-        with store.transaction():
-            store.set_meta("sync.pushed_seq", str(result["stored_seq"]))
-            store.set_meta("sync.pushed_audit_seq", str(result["audit_seq"]))
+        outbox.mark_shipped(store, stored_seq=result["stored_seq"], audit_seq=result["audit_seq"])
         totals["batches"] += 1
         totals["applied"] += result["applied"]
         totals["duplicates"] += result["duplicates"]
@@ -390,13 +381,5 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
 
 
 def status(store) -> dict:
-    """What the staff screen shows: hub, last success and error, what waits to be sent."""
-    head = store.one("SELECT coalesce(max(seq), 0) AS s FROM journal")["s"]
-    pushed = int(store.meta("sync.pushed_seq", "0") or 0)
-    last_error = store.meta("sync.last_error")
-    return {"hub_url": store.meta("sync.hub_url"), "branch": store.meta("sync.branch"),
-            "enrolled_at": store.meta("sync.enrolled_at"),
-            "last_success": store.meta("sync.last_success"),
-            "last_error": json.loads(last_error) if last_error else None,
-            "waiting_events": max(0, head - pushed), "pushed_seq": pushed,
-            "clock_offset_ms": int(store.meta("sync.clock_offset_ms", "0") or 0)}
+    """Hub, last success and error, what waits to be sent (``core.outbox.sync_status``)."""
+    return outbox.sync_status(store)

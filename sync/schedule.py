@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
+from core import outbox
 from core.clock import CST, iso
 
 DEFAULT_WINDOW = (dtime(1, 0), dtime(5, 0))
@@ -170,11 +171,6 @@ def probe_health(url: str, timeout: float = 5.0) -> bool:
         return False
 
 
-def waiting_events(store) -> int:
-    head = store.one("SELECT coalesce(max(seq), 0) AS s FROM journal")["s"]
-    return max(0, head - int(store.meta("sync.pushed_seq", "0") or 0))
-
-
 class Scheduler:
     """One terminal's automatic sync. ``step()`` does one tick and says how long to sleep;
     the sync, the probe, the clock and the random source can be replaced (tests)."""
@@ -200,7 +196,7 @@ class Scheduler:
             save_state(self.store, state)
             return {"ran": False, "reason": "not_enrolled", "sleep_s": self.policy.probe_every_s}
         reachable = self.probe(url)
-        state = after_probe(state, now, reachable, waiting=waiting_events(self.store))
+        state = after_probe(state, now, reachable, waiting=outbox.waiting(self.store))
         out: dict = {"ran": False, "link_up": reachable}
         if due(state, now) and reachable:
             try:

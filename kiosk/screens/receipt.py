@@ -58,9 +58,8 @@ class ReceiptScreen(PanelScreen):
 
     @classmethod
     def sample(cls, app) -> dict:
-        row = app.store.one("SELECT entry_id FROM ledger WHERE kind = 'dues' "
-                            "ORDER BY recorded_at DESC, rowid DESC LIMIT 1")
-        return {"entry_id": row["entry_id"]} if row else {}
+        entry_id = dues.latest_entry(app.store, "dues")
+        return {"entry_id": entry_id} if entry_id else {}
 
     def reprint(self) -> None:
         self.message = ""

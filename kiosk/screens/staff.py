@@ -4,7 +4,7 @@
     staff_takings   today's takings with the total (core.dues.takings); 打印日报
     staff_behind    members 3+ months behind (core.dues.behind); the branch decides, the
                     terminal only lists
-    staff_terminal  sync (sync.client.status), speech, vosk model, printer, disk; 试听语音, 试打印
+    staff_terminal  sync (core.outbox.sync_status), speech, vosk model, printer, disk; 试听语音, 试打印
 
 Finding a member and acting for them (dues on their behalf, consent) is in staff_find.py;
 the phone line's voice messages (留言) in messages.py.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import shutil
 
-from core import branch, calls, config, dues
+from core import branch, calls, config, dues, outbox
 from core.money import fen_to_yuan, fen_zh
 
 from .. import printer
@@ -162,9 +162,7 @@ class StaffBehindScreen(StaffScreen):
 def terminal_state(app) -> list[str]:
     """The lines of the terminal-state screen (each fact in words)."""
     store = app.store
-    from sync import client  # lazily: the sync client pulls in the HTTP stack
-
-    st = client.status(store)
+    st = outbox.sync_status(store)
     if st["hub_url"]:
         last = receipt_doc.local_time(st["last_success"]) if st["last_success"] else "还没有同步过"
         sync_line = f"同步：上次成功 {last}，等待同步{st['waiting_events']}条"

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core import branch as core_branch
-from core import members, pins, roster_import
+from core import members, outbox, pins, roster_import
 from core.clock import CST, FixedClock, add_months, default_clock, iso, month_of
 from core.errors import InvalidInput, NotFound
 from core.money import yuan_to_fen
@@ -63,9 +63,7 @@ def scratch_terminal(branch: dict, clock) -> Iterator[Store]:
 
 def journaled(store: Store, types=ROSTER_TYPES) -> list[dict]:
     """The scratch terminal's journal events of ``types``, in the order they were made."""
-    marks = ",".join("?" * len(types))
-    return store.all(f"SELECT type, payload, at FROM journal WHERE type IN ({marks}) "
-                     "ORDER BY seq", list(types))
+    return outbox.journaled(store, types)
 
 
 def append_events(storage: HubStorage, branch: str, events: list[dict]) -> list[str]:
