@@ -69,6 +69,7 @@ bench: setup
 	$(BIN)/python -m bench.bench_tts
 	$(BIN)/python -m bench.bench_phone
 	$(BIN)/python -m bench.bench_sync
+	$(BIN)/python -m bench.bench_cli
 
 # The Chinese speech model for production terminals (needs the internet; tests never do).
 models:

@@ -6,10 +6,10 @@ import click
 
 from core import calls
 
-from .main import cli, cli_actor, confirm_staff, emit, pass_ctx
+from .shared import cli_actor, confirm_staff, emit, pass_ctx
 
 
-@cli.group("calls")
+@click.group("calls")
 def calls_group():
     """Calls to the phone line, and voice messages left for the staff."""
 

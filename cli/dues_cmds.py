@@ -8,12 +8,12 @@ from core import dues, dues_rules
 from core.clock import month_zh
 from core.money import fen_to_yuan, fen_zh, yuan_to_fen
 
-from .main import cli, cli_actor, confirm_staff, emit, pass_ctx
+from .shared import cli_actor, confirm_staff, emit, pass_ctx
 
 LEVEL_ZH = {"ok": "正常", "warning": "提醒：连续3个月以上未交", "flag": "重点关注：连续6个月以上未交"}
 
 
-@cli.group("dues")
+@click.group("dues")
 def dues_group():
     """Party dues: what is owed, what was paid, recording cash."""
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from .main import cli, pass_ctx
+from .shared import pass_ctx
 
 
-@cli.command("kiosk")
+@click.command("kiosk")
 @click.option("--audit", is_flag=True,
               help="Check every screen against the elder-usability rules; exit 1 if one is broken.")
 @click.option("--json", "as_json", is_flag=True, help="With --audit: print the report as JSON.")

@@ -2,100 +2,74 @@
 prints the result (``--json`` for machines). Domain errors become a plain-Chinese line plus
 the English detail, and exit status 1; usage errors exit 2.
 
-Parts other than core are imported lazily inside their commands, so the CLI starts fast
-and works on a terminal where, say, the kiosk's packages are not installed.
+This module is the entry point (``lianxin``, ``python -m cli``): it builds the root group
+from :data:`COMMANDS`, which names each command's module and its short help, so a command
+module is imported only when that command runs or shows its help. The shared pieces
+(``Context``, ``emit``, staff PINs, error handling) live in :mod:`cli.shared`; parts other
+than core are imported lazily inside their commands, so the CLI starts fast and works on a
+terminal where, say, the kiosk's packages are not installed.
 """
 
 from __future__ import annotations
 
-import getpass
-import json
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from core.errors import LianxinError
+from .shared import (  # noqa: F401  (re-exported: tests and benches import them from here)
+    CONTEXT_SETTINGS,
+    ENV_DB,
+    ENV_STAFF_PIN,
+    Context,
+    LianxinGroup,
+    cli_actor,
+    confirm_staff,
+    default_db_path,
+    emit,
+    pass_ctx,
+    staff_pin,
+)
 
-ENV_DB = "LIANXIN_DB"
-ENV_STAFF_PIN = "LIANXIN_STAFF_PIN"
-
-
-def default_db_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("lianxin", appauthor=False)) / "terminal.db"
-
-
-def cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in some containers
-        return "cli"
-
-
-class Context:
-    def __init__(self, db_path: Path):
-        self.db_path = db_path
-        self._store = None
-
-    def store(self):
-        if self._store is None:
-            from core.store import Store
-
-            self._store = Store.open(self.db_path)
-        return self._store
-
-    def close(self):
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-def emit(data, as_json: bool, human=None) -> None:
-    """Print ``data`` as JSON, or through ``human(data)`` for people."""
-    if as_json or human is None:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        human(data)
-
-
-def staff_pin(staff_no: str) -> str:
-    pin = os.environ.get(ENV_STAFF_PIN)
-    if pin:
-        return pin
-    if not sys.stdin.isatty():
-        raise click.UsageError(f"staff PIN: set {ENV_STAFF_PIN} or run in a terminal to be asked")
-    return click.prompt(f"工作人员 {staff_no} 的密码 (staff PIN)", hide_input=True)
+# name -> ("module:attr", short help). The short help is what `lianxin --help` lists without
+# importing the module; tests/test_cli_entry.py checks it against the command's own.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("cli.terminal_cmds:audit_group", "The tamper-evident audit chain."),
+    "calls": ("cli.calls_cmds:calls_group",
+              "Calls to the phone line, and voice messages left for the staff."),
+    "consent": ("cli.terminal_cmds:consent_group",
+                "A member's consent to what the terminal keeps."),
+    "demo": ("cli.terminal_cmds:demo_cmd",
+             "Create a terminal holding the fictional demo branch (if there is none yet) and "
+             "show what it holds."),
+    "doctor": ("cli.terminal_cmds:doctor",
+               "Check the store, key, fonts, speech, model, printer and hub; say what to fix."),
+    "dues": ("cli.dues_cmds:dues_group",
+             "Party dues: what is owed, what was paid, recording cash."),
+    "enroll": ("cli.sync_cmds:enroll_cmd",
+               "Enroll this terminal with a hub (makes the terminal's own key pair)."),
+    "hub": ("cli.hub_cmds:hub_group",
+            "The township/county hub: branches, terminals, content, and the sync server."),
+    "init": ("cli.terminal_cmds:init",
+             "Create this terminal's encrypted store and key file for one branch."),
+    "kiosk": ("cli.kiosk_cmds:kiosk_cmd",
+              "Run the touchscreen kiosk on this terminal's store (offscreen if there is no "
+              "display)."),
+    "member": ("cli.member_cmds:member", "Add, list, show and import members."),
+    "phone": ("cli.phone_cmds:phone_cmd",
+              "Answer calls: identify the caller, read dues status, lessons and notices, take "
+              "messages."),
+    "show": ("cli.terminal_cmds:show", "What this terminal holds, in numbers."),
+    "staff": ("cli.terminal_cmds:staff_group", "Staff accounts (secretary, dues collector)."),
+    "study": ("cli.study_cmds:study_group",
+              "Lessons, study hours and explained recommendations."),
+    "sync": ("cli.sync_cmds:sync_cmd",
+             "Run one sync with the hub and print what moved (or the sync state, or the "
+             "scheduler)."),
+    "voice": ("cli.voice_cmds:voice_group", "Speech prompts: prerender, staff recordings, test."),
+}
 
 
-def confirm_staff(ctx: Context, staff_no: str):
-    from core import branch
-
-    return branch.confirm(ctx.store(), staff_no, staff_pin(staff_no))
-
-
-class LianxinGroup(click.Group):
-    """Turns domain errors into a clear message and exit status 1."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except LianxinError as e:
-            click.echo(f"错误：{e.zh}", err=True)
-            click.echo(f"  ({type(e).__name__}: {e.detail})", err=True)
-            ctx.exit(1)
-        finally:
-            obj = ctx.obj
-            if isinstance(obj, Context):
-                obj.close()
-
-
-@click.group(cls=LianxinGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LianxinGroup, lazy=COMMANDS, context_settings=CONTEXT_SETTINGS)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               envvar=ENV_DB, show_envvar=True,
               help="Terminal database file (default: the user data folder's terminal.db).")
@@ -106,25 +80,12 @@ def cli(ctx, db_path):
 
     Every command works offline on the terminal's encrypted local store.
     """
-    ctx.obj = Context(db_path or default_db_path())
+    ctx.obj = Context(db_path)
 
 
 def main() -> None:
-    cli()
+    cli(prog_name="lianxin")
 
-
-# The command modules register themselves on `cli`.
-from . import (  # noqa: E402
-    calls_cmds,  # noqa: F401
-    dues_cmds,  # noqa: F401
-    kiosk_cmds,  # noqa: F401
-    member_cmds,  # noqa: F401
-    phone_cmds,  # noqa: F401
-    study_cmds,  # noqa: F401
-    sync_cmds,  # noqa: F401
-    terminal_cmds,  # noqa: F401
-    voice_cmds,  # noqa: F401
-)
 
 if __name__ == "__main__":
     main()

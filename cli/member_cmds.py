@@ -8,12 +8,12 @@ from core import members
 from core.dues_rules import CATEGORIES
 from core.money import yuan_to_fen
 
-from .main import cli, cli_actor, emit, pass_ctx
+from .shared import cli_actor, emit, pass_ctx
 
 _CATEGORY = click.Choice(list(CATEGORIES))
 
 
-@cli.group()
+@click.group("member")
 def member():
     """Add, list, show and import members."""
 

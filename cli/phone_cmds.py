@@ -6,11 +6,11 @@ import click
 
 from core import config
 
-from .main import cli, pass_ctx
+from .shared import pass_ctx
 from .voice_cmds import prompt_cache
 
 
-@cli.command("phone")
+@click.command("phone")
 @click.option("--listen", default="0.0.0.0:5060", show_default=True,
               help="HOST:PORT for SIP over UDP and TCP.")
 @click.option("--advertise", help="Address given in Contact/SDP when listening on 0.0.0.0.")

@@ -6,10 +6,10 @@ import click
 
 from core import study
 
-from .main import cli, emit, pass_ctx
+from .shared import emit, pass_ctx
 
 
-@cli.group("study")
+@click.group("study")
 def study_group():
     """Lessons, study hours and explained recommendations."""
 

@@ -9,7 +9,7 @@ import click
 from core import audit, branch, consent, dues, members, notices, outbox, study
 from core.store import Store
 
-from .main import cli, cli_actor, emit, pass_ctx
+from .shared import cli_actor, emit, pass_ctx
 
 
 def summary(store) -> dict:
@@ -42,7 +42,7 @@ def _print_summary(d: dict) -> None:
                f"审计链{'完好' if d['audit_ok'] else '有问题！请运行 lianxin audit verify'}")
 
 
-@cli.command("init")
+@click.command("init")
 @click.option("--branch", "branch_name", required=True, help="The branch's name, e.g. 清水村党支部.")
 @click.option("--code", help="The branch code the hub knows it by (default: a new random code).")
 @click.option("--township", default="", help="Township or street the branch belongs to.")
@@ -58,7 +58,7 @@ def init(ctx, branch_name, code, township):
     click.echo(f"已建立终端数据：{ctx.db_path}（密钥 {ctx.db_path}.key，请妥善保管）")
 
 
-@cli.command("demo")
+@click.command("demo")
 @click.option("--json", "as_json", is_flag=True, help="Print what the terminal holds as JSON.")
 @pass_ctx
 def demo_cmd(ctx, as_json):
@@ -74,7 +74,7 @@ def demo_cmd(ctx, as_json):
     emit(summary(ctx.store()), as_json, _print_summary)
 
 
-@cli.command("show")
+@click.command("show")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def show(ctx, as_json):
@@ -82,7 +82,7 @@ def show(ctx, as_json):
     emit(summary(ctx.store()), as_json, _print_summary)
 
 
-@cli.group("staff")
+@click.group("staff")
 def staff_group():
     """Staff accounts (secretary, dues collector)."""
 
@@ -108,7 +108,7 @@ def staff_list(ctx, as_json):
         f"{r['staff_no']:<6} {r['name']}\t{branch.STAFF_ROLES[r['role']]}") for r in rows])
 
 
-@cli.group("audit")
+@click.group("audit")
 def audit_group():
     """The tamper-evident audit chain."""
 
@@ -133,7 +133,7 @@ def audit_verify(ctx, as_json):
         raise SystemExit(1)
 
 
-@cli.group("consent")
+@click.group("consent")
 def consent_group():
     """A member's consent to what the terminal keeps."""
 
@@ -162,7 +162,7 @@ def consent_set(ctx, member_no, scope, answer, witness):
     click.echo("已记录。")
 
 
-@cli.command("doctor")
+@click.command("doctor")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def doctor(ctx, as_json):

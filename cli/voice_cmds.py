@@ -8,8 +8,7 @@ import click
 
 from core import config
 
-from .main import cli as root
-from .main import emit, pass_ctx
+from .shared import emit, pass_ctx
 
 
 def voice_dir(db_path: Path) -> Path:
@@ -33,7 +32,7 @@ def prompt_cache(db_path: Path):
                        catalogue=PHONE_CATALOGUE)
 
 
-@root.group("voice")
+@click.group("voice")
 def voice_group():
     """Speech prompts: prerender, staff recordings, test."""
 

@@ -150,9 +150,12 @@ def test_console_script_runs():
 
 
 def test_cli_docs_are_current():
+    # render() runs the installed `lianxin … --help` (else `python -m cli`) for every command
+    # and subcommand in subprocesses: the docs are compared with what operators really see.
     sys.path.insert(0, str(ROOT / "scripts"))
     import gen_cli_docs
 
+    assert Path(gen_cli_docs.entry_point()[0]).name in ("lianxin", Path(sys.executable).name)
     assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == gen_cli_docs.render(), \
         "docs/cli.md is stale: run `make docs`"
 

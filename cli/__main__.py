@@ -1,0 +1,5 @@
+"""``python -m cli``: the same program as the ``lianxin`` command."""
+
+from .main import main
+
+main()
