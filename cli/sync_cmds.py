@@ -13,11 +13,19 @@ from .shared import emit, pass_ctx
 @click.option("--label", default="", help="A name for this terminal, e.g. 清水村活动室.")
 @pass_ctx
 def enroll_cmd(ctx, hub_url, code, label):
-    """Enroll this terminal with a hub (makes the terminal's own key pair)."""
+    """Enroll this terminal with a hub (makes the terminal's own key pair).
+
+    On a path with no store yet, this makes the encrypted store for the code's branch;
+    the first `lianxin sync` then brings its roster, staff, policy, lessons and notices.
+    """
     from sync import client
 
+    new = not ctx.db_path.exists()
     result = client.enroll(ctx.db_path, hub_url, code, label=label)
     click.echo(f"已注册到服务中心：{result['branch']['name']}（{result['branch']['code']}）")
+    if new:
+        click.echo(f"已建立终端数据：{ctx.db_path}（密钥 {ctx.db_path}.key，请妥善保管）")
+        click.echo("请运行 lianxin sync 取得支部的党员、工作人员、学习内容和通知。")
 
 
 @click.command("sync")

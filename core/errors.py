@@ -42,7 +42,7 @@ class WrongKey(StoreError):
 
 
 class NoStore(StoreError):
-    zh_default = "这台终端还没有建立数据，请工作人员先初始化。"
+    zh_default = "这台终端还没有建立数据，请工作人员先向服务中心注册（或先初始化）。"
 
 
 class NotFound(LianxinError):

@@ -107,7 +107,9 @@ class Store:
     def open(cls, path: str | os.PathLike, clock=None) -> Store:
         path = Path(path)
         if not path.is_file():
-            raise NoStore(f"no terminal database at {path}; run `lianxin init` first")
+            raise NoStore(f"no terminal database at {path}; run `lianxin enroll --hub URL "
+                          "--code CODE` to join a hub's branch, or `lianxin init` to start "
+                          "offline")
         conn = _connect(path, _read_key(path))
         store = cls(sqlite_utils.Database(conn), path, clock)
         try:

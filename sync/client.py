@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import time
 from collections import Counter
 from datetime import timedelta
@@ -67,7 +68,7 @@ def key_path(store_path) -> Path:
 
 
 def _now_ms() -> int:
-    return int(time.time() * 1000)
+    return protocol.wall_ms()
 
 
 class HubClient:
@@ -172,30 +173,114 @@ def _load_or_make_key(path: Path):
 
 def enroll(store_path, hub_url: str, code: str, *, label: str = "",
            session: requests.Session | None = None, clock=None) -> dict:
-    """Enroll the terminal at ``store_path`` with the hub, using a one-time code."""
+    """Enroll the terminal at ``store_path`` with the hub, using a one-time code.
+
+    With no store at ``store_path`` (a new terminal), the encrypted store and its keys are
+    made for the code's branch and appear there only once the hub has said yes; the first
+    sync then brings the whole branch. A refused code leaves nothing behind. An attempt whose
+    answer never came keeps its identity in a hidden staging folder beside the path, so the
+    same command run again resends it (the hub accepts a resend from the same key)."""
     from core.store import Store
 
+    store_path = Path(store_path)
+    if not store_path.exists():
+        return _enroll_new(store_path, hub_url, code, label=label, session=session, clock=clock)
     store = Store.open(store_path, clock=clock)
     try:
-        if store.meta("sync.hub_url"):
-            raise SyncError("already_enrolled", f"this terminal is enrolled at "
-                            f"{store.meta('sync.hub_url')}", "这台终端已经注册过了。")
-        key = _load_or_make_key(key_path(store.path))
-        client = HubClient(hub_url, terminal_id=store.terminal_id, key=key, session=session)
-        body = {"code": code, "terminal_id": store.terminal_id,
-                "public_key": protocol.public_key_b64(key), "label": label}
-        if store.meta("branch_code"):
-            body["branch_code"] = store.meta("branch_code")
-        result = client.request("POST", "/v1/enroll", body=body).json()
-        with store.transaction():
-            store.set_meta("sync.hub_url", client.base_url)
-            store.set_meta("sync.hub_id", result["hub_id"] or "")
-            store.set_meta("sync.branch", result["branch"]["code"])
-            store.set_meta("sync.enrolled_at", iso(store.now()))
-            store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
-        return result
+        return _enroll_store(store, hub_url, code, label=label, session=session)
     finally:
         store.close()
+
+
+def _enroll_store(store, hub_url: str, code: str, *, label: str,
+                  session: requests.Session | None) -> dict:
+    if store.meta("sync.hub_url"):
+        raise SyncError("already_enrolled", f"this terminal is enrolled at "
+                        f"{store.meta('sync.hub_url')}", "这台终端已经注册过了。")
+    key = _load_or_make_key(key_path(store.path))
+    client = HubClient(hub_url, terminal_id=store.terminal_id, key=key, session=session)
+    body = {"code": code, "terminal_id": store.terminal_id,
+            "public_key": protocol.public_key_b64(key), "label": label}
+    if store.meta("branch_code"):
+        body["branch_code"] = store.meta("branch_code")
+    result = client.request("POST", "/v1/enroll", body=body).json()
+    with store.transaction():
+        store.set_meta("sync.hub_url", client.base_url)
+        store.set_meta("sync.hub_id", result["hub_id"] or "")
+        store.set_meta("sync.branch", result["branch"]["code"])
+        store.set_meta("sync.enrolled_at", iso(store.now()))
+        store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
+    return result
+
+
+def staging_dir(store_path: Path) -> Path:
+    """Where a new terminal's store is made until the hub accepts its enrollment."""
+    return store_path.parent / f".{store_path.name}.enrolling"
+
+
+def _enroll_new(store_path: Path, hub_url: str, code: str, *, label: str,
+                session: requests.Session | None, clock) -> dict:
+    from core.errors import StoreError
+    from core.store import Store
+    from core.store import key_path as store_key_path
+
+    staging = staging_dir(store_path)
+    staged = staging / store_path.name
+    keys = (store_key_path(store_path), key_path(store_path))
+    if staged.exists():  # an earlier attempt: its answer was lost, or it stopped half-way
+        for moved in keys:  # keys already moved out by a move cut short go back first
+            if moved.exists() and not (staging / moved.name).exists():
+                os.replace(moved, staging / moved.name)
+        store = Store.open(staged, clock=clock)
+    elif any(p.exists() for p in keys):
+        raise StoreError(f"{store_path} is missing but its key files are there; refusing to "
+                         "make a new terminal over them",
+                         "这里有终端的密钥文件却没有数据文件，请联系技术人员。")
+    else:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True, mode=0o700)
+        store = Store.create(staged, clock=clock)
+    try:
+        result = (_enrolled_result(store) if store.meta("sync.hub_url")
+                  else _enroll_store(store, hub_url, code, label=label, session=session))
+    except SyncError as e:
+        store.close()
+        if e.status is not None and 400 <= e.status < 500:
+            shutil.rmtree(staging, ignore_errors=True)  # refused: nothing stays behind
+        raise
+    except BaseException:
+        store.close()
+        raise
+    store.close()
+    # The keys first, the database last: the path is a terminal only when all are there.
+    names = sorted((p.name for p in staging.iterdir()), key=lambda n: n == store_path.name)
+    for name in names:
+        os.replace(staging / name, store_path.parent / name)
+    _fsync_dir(store_path.parent)
+    staging.rmdir()
+    return result
+
+
+def _enrolled_result(store) -> dict:
+    """What a finished enrollment said, for an attempt that stopped before moving files."""
+    from core import branch as core_branch
+
+    code = store.meta("sync.branch")
+    try:
+        b = core_branch.get(store)
+        info = {"code": b.code, "name": b.name, "township": b.township}
+    except LianxinError:
+        info = {"code": code, "name": code, "township": ""}
+    return {"terminal_id": store.terminal_id, "hub_id": store.meta("sync.hub_id"),
+            "branch": info, "protocol": protocol.PROTOCOL_VERSION}
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_client(store, *, session: requests.Session | None = None, **kw) -> HubClient:

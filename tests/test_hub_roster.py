@@ -261,8 +261,11 @@ def test_a_lianxin_demo_terminal_keeps_its_own_rows_in_the_hub_demo(demo_hub, de
     after = (_rows(demo_store), demo_store.all("SELECT * FROM dues_rate ORDER BY member_no, year"),
              demo_store.all("SELECT staff_no, pin_hash FROM staff ORDER BY staff_no"))
     assert after == before
-    # Its roster arrives at the hub as proposals for members the hub already holds.
-    assert len(conflicts.proposals(storage, DEMO)) == 34
+    # Its roster arrives at the hub as proposals for members the hub already holds: the
+    # same records, so they are settled by themselves and wait for no one.
+    assert conflicts.proposals(storage, DEMO) == []
+    assert [p["status"] for p in conflicts.proposals(storage, DEMO, status=None)] == \
+        ["settled"] * 34
     assert hub_report.build(storage, DEMO, "2026-11")["members"]["accepted"] == 34
 
 

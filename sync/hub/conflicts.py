@@ -16,6 +16,9 @@ transaction, and before each report — into derived tables (``sync.hub.storage`
   **proposals**. They are not passed on to the branch's other terminals as they are (pull
   leaves them out); the operator accepts (:func:`accept`) — the edit enters the branch log
   again as the hub's own event, which every terminal of the branch applies — or rejects it.
+  A proposal that changes nothing of the hub's record (a terminal that holds the same
+  roster, typically one set up offline from the same list) is **settled** by itself: kept
+  on record with that note, never shown as waiting (:func:`settle_identical`).
 
 The derived tables can be rebuilt from the branch log: they are a view, not a record.
 """
@@ -63,22 +66,32 @@ def catch_up(storage: HubStorage, *, at: str | None = None,
     done = 0
     with storage.transaction():
         studies: list[tuple] = []  # hub_study is read by nothing here: written at the end
+        touched: set[str] = set()  # branches with roster or dues rows read: settle proposals
         cursor = int(storage.meta(CURSOR_KEY) or 0)
         if (appended is not None and cursor == appended.after
                 and appended.upto - appended.after == len(appended.rows)
                 and storage.last_cursor() == appended.upto):
             for row, p in zip(appended.rows, appended.payloads, strict=True):
                 _ingest(storage, row, at, studies, p)
+                _touch(touched, row)
             cursor, done = appended.upto, len(appended.rows)
         else:
             while rows := storage.log_after(cursor, CHUNK):
                 for row in rows:
                     _ingest(storage, row, at, studies)
+                    _touch(touched, row)
                 cursor = rows[-1]["cursor"]
                 done += len(rows)
         storage.put_studies(studies)
         storage.set_meta(CURSOR_KEY, str(cursor))
+        if touched:
+            settle_identical(storage, sorted(touched), at=at)
     return done
+
+
+def _touch(touched: set[str], row: dict) -> None:
+    if row["origin"] != "hub" and row["type"].startswith(("member.", "dues.")):
+        touched.add(row["branch"])
 
 
 def _ingest(storage: HubStorage, row: dict, at: str, studies: list[tuple],
@@ -159,6 +172,111 @@ def _check_month(storage: HubStorage, branch: str, member_no: str, month: str, a
     elif flag is not None and flag["status"] == "open":
         storage.put_flag(branch, member_no, month, entries, "resolved", at,
                          resolved_by="correction", note="a correction reversed the extra payment")
+
+
+# -- proposals the hub already holds ----------------------------------------------------
+
+SETTLED_BY, SETTLED_NOTE = "hub", "same as the hub's record"
+_SAME_FIELDS = ("name", "category", "joined", "probation", "status")
+
+
+def _hub_record(storage: HubStorage, branch: str) -> dict[str, dict]:
+    """The hub's current roster of ``branch`` from its own events: member number ->
+    fields, phones (sorted) and the monthly amount by year."""
+    out: dict[str, dict] = {}
+    for row in storage.hub_roster_events(branch):
+        try:
+            p = json.loads(row["payload"])
+            no = p["member_no"]
+            if row["type"] == "member.added":
+                out[no] = {**{k: p.get(k) for k in _SAME_FIELDS}, "status": "active",
+                           "phones": sorted(p.get("phones") or []),
+                           "dues_from": p["dues_from"], "rates": {}, "added_rate": None}
+                if isinstance(p.get("rate"), dict):
+                    year, fen = int(p["rate"]["year"]), int(p["rate"]["monthly_fen"])
+                    out[no]["rates"][year] = fen
+                    out[no]["added_rate"] = (year, fen)
+            elif no in out and row["type"] == "member.updated":
+                out[no].update({k: v for k, v in p.items() if k in (*_SAME_FIELDS, "phones")})
+            elif no in out:  # member.rate_fixed
+                out[no]["rates"][int(p["year"])] = int(p["monthly_fen"])
+        except (KeyError, TypeError, ValueError):
+            continue  # the hub wrote these; an unreadable one is not a record to match
+    return out
+
+
+def _rate(rec: dict, year: int) -> int | None:
+    """The hub's amount for ``year``: that year's, else carried from the nearest earlier."""
+    years = [y for y in rec["rates"] if y <= year] or sorted(rec["rates"])[:1]
+    return rec["rates"][max(years)] if years else None
+
+
+def _paid_before(storage: HubStorage, branch: str, rec: dict, no: str, first: str) -> bool:
+    """Every month from ``first`` up to the hub's own first dues month is fully paid in the
+    hub's ledger: starting the dues earlier changes nothing anyone owes."""
+    from core.clock import month_range
+
+    months = month_range(first, rec["dues_from"])[:-1]
+    for month in months:
+        due = _rate(rec, int(month[:4]))
+        paid = sum(e["amount_fen"] for e in storage.live_dues(branch, no, month))
+        if due is None or paid < due:
+            return False
+    return True
+
+
+def _same_as_hub(storage: HubStorage, branch: str, type_: str, p: dict, rec: dict | None) -> bool:
+    if rec is None or not isinstance(p, dict):
+        return False
+    if type_ == "member.updated":
+        changes = {k: v for k, v in p.items() if k != "member_no"}
+        return bool(changes) and all(
+            k in (*_SAME_FIELDS, "phones") and rec.get(k) == (sorted(v) if k == "phones" else v)
+            for k, v in changes.items())
+    if any(p.get(k) != rec.get(k) for k in _SAME_FIELDS if k != "status"):
+        return False
+    if sorted(p.get("phones") or []) != rec["phones"]:
+        return False
+    # The amount a member was added with: the hub's for that year, as it stands now or as
+    # the hub first recorded it (a later yearly fixing is its own event, not a proposal).
+    rate = p.get("rate")
+    if not isinstance(rate, dict):
+        return False
+    amount = (int(rate["year"]), rate.get("monthly_fen"))
+    if amount[1] != _rate(rec, amount[0]) and amount != rec["added_rate"]:
+        return False
+    first = p.get("dues_from")
+    if first == rec["dues_from"]:
+        return True
+    return isinstance(first, str) and first < rec["dues_from"] \
+        and _paid_before(storage, branch, rec, p["member_no"], first)
+
+
+def settle_identical(storage: HubStorage, branches: list[str], *, at: str) -> int:
+    """Settle the pending proposals of ``branches`` that change nothing of the hub's record.
+
+    Compared: name, category, joined, probation, phones, the year's amount, and the first
+    dues month (an earlier one counts as the same when every month in between is paid in
+    the hub's ledger). Not compared: the member's PIN hash — argon2 salts every hash, so
+    two hashes of one PIN never match, and a roster proposal is not how a PIN changes.
+    Joins the caller's transaction; returns how many were settled."""
+    settled = 0
+    for branch in branches:
+        pending = storage.list_proposals(branch, "pending")
+        if not pending:
+            continue
+        record = _hub_record(storage, branch)
+        for prop in pending:
+            try:
+                p = json.loads(prop["payload"])
+                same = _same_as_hub(storage, branch, prop["type"], p,
+                                    record.get(prop["member_no"]))
+            except (KeyError, TypeError, ValueError):
+                same = False
+            if same and storage.decide_proposal(prop["event_id"], "settled", at, SETTLED_BY,
+                                                SETTLED_NOTE, None):
+                settled += 1
+    return settled
 
 
 # -- operator --------------------------------------------------------------------------

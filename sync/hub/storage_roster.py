@@ -17,3 +17,10 @@ class RosterQueries:
         rows = self._all("SELECT DISTINCT json_extract(payload, '$.staff_no') AS staff_no "
                          "FROM branch_log WHERE branch = ? AND type = 'staff.added'", [branch])
         return {r["staff_no"] for r in rows if r["staff_no"]}
+
+    def hub_roster_events(self, branch: str) -> list[dict]:
+        """The hub's own roster events of ``branch`` (its record: imported, or accepted from
+        a proposal), in log order."""
+        return self._all("SELECT type, payload FROM branch_log WHERE branch = ? AND origin = 'hub' "
+                         "AND type IN ('member.added', 'member.updated', 'member.rate_fixed') "
+                         "ORDER BY cursor", [branch])

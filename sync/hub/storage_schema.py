@@ -147,3 +147,18 @@ reconcile_migrations = Migrations("hub_reconcile")
 def m001_reconcile(db):
     for sql in _RECONCILE:
         db.execute(sql)
+
+
+@reconcile_migrations()
+def m002_proposal_settled(db):
+    """A proposal may be ``settled``: it equalled the hub's record when it arrived."""
+    db.execute("""CREATE TABLE proposal_new (
+        event_id TEXT PRIMARY KEY, branch TEXT NOT NULL, origin TEXT NOT NULL,
+        type TEXT NOT NULL, member_no TEXT, payload TEXT NOT NULL, at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected', 'settled')),
+        decided_at TEXT, decided_by TEXT, note TEXT, accepted_event_id TEXT)""")
+    db.execute("INSERT INTO proposal_new SELECT event_id, branch, origin, type, member_no, "
+               "payload, at, status, decided_at, decided_by, note, accepted_event_id FROM proposal")
+    db.execute("DROP TABLE proposal")
+    db.execute("ALTER TABLE proposal_new RENAME TO proposal")
+    db.execute("CREATE INDEX proposal_branch ON proposal(branch, status)")
