@@ -3,8 +3,10 @@
     with HubProcess(tmp_path / "hub.db") as hub:
         requests.get(hub.url + "/health")
 
-Start waits until ``/health`` answers; stop sends SIGTERM, then SIGKILL if it lingers. The
-server's output goes to ``<db>.log`` so a failed start can say why.
+Start waits until ``/health`` answers; stop sends SIGTERM, then SIGKILL if it lingers; start
+again after a stop serves the same database on the same port. ``cli=True`` starts it the
+way an operator does, ``lianxin hub --db DB serve``. The server's output goes to
+``<db>.log`` so a failed start can say why. Tests use it through tests/hub_fixtures.py.
 """
 
 from __future__ import annotations
@@ -30,23 +32,28 @@ def free_port() -> int:
 
 class HubProcess:
     def __init__(self, db_path, port: int | None = None, start_timeout: float = 20.0, *,
-                 certfile=None, keyfile=None):
+                 certfile=None, keyfile=None, cli: bool = False):
         self.db_path = Path(db_path)
         self.port = port or free_port()
         self.tls = (str(certfile), str(keyfile)) if certfile else None
         self.url = f"{'https' if certfile else 'http'}://127.0.0.1:{self.port}"
         self.log_path = Path(str(self.db_path) + ".log")
         self.start_timeout = start_timeout
+        self.cli = cli
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> HubProcess:
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         tls = ["--cert", self.tls[0], "--key", self.tls[1]] if self.tls else []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sync.hub.server", "--db", str(self.db_path),
-             "--listen", f"127.0.0.1:{self.port}", *tls],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        listen = ["--listen", f"127.0.0.1:{self.port}", *tls]
+        if self.cli:
+            command = ["-c", "from cli.main import main; main()", "hub", "--db",
+                       str(self.db_path), "serve", *listen]
+        else:
+            command = ["-m", "sync.hub.server", "--db", str(self.db_path), *listen]
+        self.proc = subprocess.Popen([sys.executable, *command],
+                                     cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:

@@ -22,10 +22,9 @@ from sync.hub.service import code_hash
 
 
 @pytest.fixture
-def hub(tmp_path):
-    storage = open_hub(tmp_path / "hub.db")
-    yield storage
-    storage.close()
+def hub(hub_storage):
+    """In process: the storage itself, empty."""
+    return hub_storage
 
 
 def test_database_settings_and_append_only_log(hub, tmp_path):
@@ -36,7 +35,7 @@ def test_database_settings_and_append_only_log(hub, tmp_path):
     hub_id = hub.meta("hub_id")
     assert len(hub_id) == 36
     hub.close()
-    again = open_hub(tmp_path / "hub.db")  # reopening keeps the id and migrates nothing
+    again = open_hub(hub.path)  # reopening keeps the id and migrates nothing
     assert again.meta("hub_id") == hub_id
     admin.create_branch(again, code="A", name="甲村党支部")
     for sql in ("UPDATE branch_log SET type = 'x'", "DELETE FROM branch_log"):
@@ -91,7 +90,7 @@ def test_enroll_codes_are_hashed_and_expire(hub, tmp_path):
     assert row["branch"] == "A" and row["used_at"] is None
     assert code_hash(code.lower().replace("-", " ")) == code_hash(code)
     hub.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    assert code.encode() not in (tmp_path / "hub.db").read_bytes()
+    assert code.encode() not in hub.path.read_bytes()
 
 
 def test_media_is_content_addressed(hub, tmp_path):

@@ -25,18 +25,17 @@ from core.errors import InvalidInput, NotFound
 from core.store import Store
 from sync import client as sc
 from sync import protocol
-from sync.hub import admin, conflicts, open_hub, report, service
+from sync.hub import admin, conflicts, report, service
 
 DEMO = "DEMO-QSC"
 MONTH = "2026-11"
 
 
 @pytest.fixture
-def hub(tmp_path):
-    storage = open_hub(tmp_path / "hub.db")
-    admin.load_demo(storage)
-    yield storage
-    storage.close()
+def hub(hub_storage):
+    """In process: the storage itself, holding the demo branch."""
+    admin.load_demo(hub_storage)
+    return hub_storage
 
 
 def _join(storage, store: Store, code: str = DEMO) -> service.Caller:

@@ -1,5 +1,5 @@
 """Hub administration of a branch's people: roster import, staff, the demo branch, and the
-commands behind them. The hub is a real process (tests/hubproc.py) on 127.0.0.1; terminals
+commands behind them. The hub is a real process (tests/hub_fixtures.py) on 127.0.0.1; terminals
 are real encrypted stores in their own folders.
 
 Pins: a CSV/XLSX roster imported at the hub becomes hub ``member.added`` events carrying the
@@ -25,7 +25,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from hubproc import HubProcess
 
 from cli.main import cli
 from core import branch, dues, dues_rules, members, pins, study
@@ -47,20 +46,15 @@ ROWS = [
 
 
 @pytest.fixture
-def storage(tmp_path):
-    s = open_hub(tmp_path / "hub" / "hub.db")
-    admin.create_branch(s, code="TEST", name="测试村党支部", township="青石镇",
+def storage(hub_storage):
+    admin.create_branch(hub_storage, code="TEST", name="测试村党支部", township="青石镇",
                         clock=FixedClock(NOW))
-    yield s
-    s.close()
+    return hub_storage
 
 
 @pytest.fixture
-def hub_url(storage):
-    with HubProcess(storage.path) as proc:
-        yield proc.url
-    log = proc.log_path.read_text(errors="replace")
-    assert "Traceback" not in log, log[-3000:]
+def hub_url(storage, hub_server):
+    return hub_server(storage).url
 
 
 def _csv(tmp_path: Path, lines: list[str], name: str = "roster.csv") -> Path:
@@ -207,19 +201,14 @@ def test_staff_add_refusals_append_nothing(storage):
 # -- the demo branch -------------------------------------------------------------------
 
 @pytest.fixture
-def demo_hub(tmp_path):
-    storage = open_hub(tmp_path / "demo-hub" / "hub.db")
-    loaded = admin.load_demo(storage, clock=FixedClock(NOW), people=True)
+def demo_hub(hub_storage, hub_server):
+    loaded = admin.load_demo(hub_storage, clock=FixedClock(NOW), people=True)
     assert loaded == {"branch": DEMO, "staff": 2, "members": 34, "lessons": 8, "notices": 4}
-    with HubProcess(storage.path) as proc:
-        yield storage, proc.url
-    storage.close()
-    log = proc.log_path.read_text(errors="replace")
-    assert "Traceback" not in log, log[-3000:]
+    return hub_server(hub_storage)
 
 
 def test_hub_demo_gives_an_empty_terminal_the_same_branch(demo_hub, demo_store, tmp_path):
-    storage, url = demo_hub
+    storage, url = demo_hub.storage, demo_hub.url
     t = _terminal(tmp_path, "empty")
     _enroll(storage, url, t, DEMO)
     report = sc.sync_once(t)
@@ -252,7 +241,7 @@ def test_hub_demo_gives_an_empty_terminal_the_same_branch(demo_hub, demo_store, 
 
 
 def test_a_lianxin_demo_terminal_keeps_its_own_rows_in_the_hub_demo(demo_hub, demo_store):
-    storage, url = demo_hub
+    storage, url = demo_hub.storage, demo_hub.url
     before = (_rows(demo_store), demo_store.all("SELECT * FROM dues_rate ORDER BY member_no, year"),
               demo_store.all("SELECT staff_no, pin_hash FROM staff ORDER BY staff_no"))
     _enroll(storage, url, demo_store, DEMO)

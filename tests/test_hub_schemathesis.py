@@ -15,6 +15,7 @@ from datetime import datetime
 import pytest
 import requests
 import schemathesis
+from hub_fixtures import serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
@@ -23,12 +24,7 @@ from core.clock import CST, FixedClock
 from core.store import Store
 from sync import client as sc
 from sync import protocol
-from sync.hub import admin, open_hub
-
-try:  # tests/ as a folder on sys.path, or as a package
-    from hubproc import HubProcess
-except ImportError:
-    from tests.hubproc import HubProcess
+from sync.hub import admin
 
 
 class TerminalAuth(requests.auth.AuthBase):
@@ -49,22 +45,20 @@ class TerminalAuth(requests.auth.AuthBase):
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+def hub(tmp_path_factory, new_hub_storage):
     root = tmp_path_factory.mktemp("schemathesis")
-    storage = open_hub(root / "hub.db")
+    storage = new_hub_storage(root / "hub")
     admin.create_branch(storage, code="TEST", name="测试村党支部")
     terminal = Store.create(root / "terminal.db",
                             clock=FixedClock(datetime(2026, 11, 15, 10, 0, tzinfo=CST)))
     branch.setup(terminal, code="TEST", name="测试村党支部", actor="test")
-    with HubProcess(root / "hub.db") as proc:
-        sc.enroll(terminal.path, proc.url, admin.issue_enroll_code(storage, "TEST")["code"])
+    with serve(storage) as running:
+        sc.enroll(terminal.path, running.url, admin.issue_enroll_code(storage, "TEST")["code"])
         auth = TerminalAuth(terminal.terminal_id,
                             protocol.load_private_key(sc.key_path(terminal.path).read_bytes()))
-        yield proc, auth
+        yield running, auth
     terminal.close()
     storage.close()
-    log = proc.log_path.read_text(errors="replace")
-    assert "Traceback" not in log, log[-3000:]
 
 
 def _operations(url: str) -> list:

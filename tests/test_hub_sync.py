@@ -1,4 +1,4 @@
-"""Terminal ↔ hub over real HTTP: the hub is a real process (tests/hubproc.py) on
+"""Terminal ↔ hub over real HTTP: the hub is a real process (tests/hub_fixtures.py) on
 127.0.0.1, terminals are real encrypted stores in their own folders.
 
 Pins: enrollment with a one-time code (wrong, used, expired → 400 bad_code; a resent
@@ -19,13 +19,12 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
-from hubproc import HubProcess
+from hub_fixtures import Hub
 
 from core import branch as core_branch
 from core.audit import entry_hash
@@ -33,29 +32,16 @@ from core.clock import CST, FixedClock
 from core.store import Store
 from sync import client as sc
 from sync import protocol
-from sync.hub import HubStorage, admin, open_hub
+from sync.hub import admin
 
 DEMO = "DEMO-QSC"
 
 
-@dataclass
-class Hub:
-    url: str
-    storage: HubStorage
-    proc: HubProcess
-
-
 @pytest.fixture
-def hub(tmp_path):
-    db = tmp_path / "hub" / "hub.db"
-    storage = open_hub(db)
-    admin.load_demo(storage)
-    admin.create_branch(storage, code="TEST", name="测试村党支部", township="青石镇")
-    with HubProcess(db) as proc:
-        yield Hub(proc.url, storage, proc)
-    storage.close()
-    log = proc.log_path.read_text(errors="replace")
-    assert "Traceback" not in log and "Exception" not in log, log[-3000:]
+def hub(hub_storage, hub_server):
+    admin.load_demo(hub_storage)
+    admin.create_branch(hub_storage, code="TEST", name="测试村党支部", township="青石镇")
+    return hub_server(hub_storage)
 
 
 def _enroll(hub: Hub, store: Store, branch: str = DEMO, label: str = "") -> sc.HubClient:

@@ -12,10 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,13 +20,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from hubproc import ROOT, free_port
+from hub_fixtures import serve
 
 from core import branch, dues, members
 from core.clock import CST, FixedClock
 from core.store import Store
 from sync import client as sc
-from sync.hub import admin, open_hub
+from sync.hub import admin
 from sync.hub import report as hub_report
 
 NOW = dt.datetime(2026, 11, 15, 10, 0, tzinfo=CST)
@@ -61,47 +57,21 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def tls_hub(tmp_path_factory):
+def tls_hub(tmp_path_factory, new_hub_storage):
     """(storage, https url, certificate path): the hub started by the CLI command."""
     folder = tmp_path_factory.mktemp("tls-hub")
     cert, key = _self_signed(folder)
-    db = folder / "hub.db"
-    storage = open_hub(db)
+    storage = new_hub_storage(folder)
     admin.create_branch(storage, code="TEST", name="测试村党支部", township="青石镇",
                         clock=FixedClock(NOW))
     admin.add_staff(storage, "TEST", staff_no="T01", name="李会计", role="collector",
                     pin="1357", clock=FixedClock(NOW))
     storage.conn.execute("PRAGMA wal_checkpoint(FULL)")
-    port = free_port()
-    log_path = folder / "hub.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from cli.main import main; main()", "hub", "--db", str(db),
-             "serve", "--listen", f"127.0.0.1:{port}", "--cert", str(cert), "--key", str(key)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    url = f"https://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, log_path.read_text(errors="replace")[-2000:]
-            try:
-                if requests.get(url + "/health", timeout=1, verify=str(cert)).ok:
-                    break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield storage, url, cert
+        with serve(storage, cli=True, certfile=cert, keyfile=key) as hub:
+            yield storage, hub.url, cert
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
         storage.close()
-    assert "Traceback" not in log_path.read_text(errors="replace")
 
 
 def _terminal(tmp_path: Path) -> Store:

@@ -1,4 +1,4 @@
-"""Terminals converge through a real hub process (tests/hubproc.py), each terminal a real
+"""Terminals converge through a real hub process (tests/hub_fixtures.py), each terminal a real
 encrypted store in its own folder.
 
 Pins: an empty terminal enrolled in a branch gets the whole branch on its first sync —
@@ -23,29 +23,22 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hubproc import HubProcess
 
 from core import branch, dues, members, replica, study
 from core.clock import CST, FixedClock
 from core.store import Store
 from sync import client as sc
-from sync.hub import admin, conflicts, open_hub
+from sync.hub import admin, conflicts
 from sync.hub import report as hub_report
 
 DEMO = "DEMO-QSC"
 
 
 @pytest.fixture
-def hub(tmp_path):
-    db = tmp_path / "hub" / "hub.db"
-    storage = open_hub(db)
-    admin.load_demo(storage)
-    admin.create_branch(storage, code="TEST", name="测试村党支部", township="青石镇")
-    with HubProcess(db) as proc:
-        yield storage, proc.url
-    storage.close()
-    log = proc.log_path.read_text(errors="replace")
-    assert "Traceback" not in log, log[-3000:]
+def hub(hub_storage, hub_server):
+    admin.load_demo(hub_storage)
+    admin.create_branch(hub_storage, code="TEST", name="测试村党支部", township="青石镇")
+    return hub_server(hub_storage)
 
 
 def _new_terminal(tmp_path: Path, name: str) -> Store:
@@ -73,7 +66,7 @@ def _sessions(store: Store) -> set[str]:
 
 def test_two_terminals_of_a_branch_converge_and_a_third_branch_stays_apart(hub, demo_store,
                                                                           tmp_path):
-    storage, url = hub
+    storage, url = hub.storage, hub.url
     a = demo_store
     _enroll(storage, url, a, DEMO)
     first = sc.sync_once(a)
@@ -178,7 +171,7 @@ def members_rows(store: Store) -> list[dict]:
 
 
 def test_applying_is_idempotent_and_keeps_what_it_cannot_use(hub, demo_store, tmp_path):
-    storage, url = hub
+    storage, url = hub.storage, hub.url
     _enroll(storage, url, demo_store, DEMO)
     sc.sync_once(demo_store)
     conflicts.accept_all(storage, DEMO, by="operator")

@@ -35,58 +35,31 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
-
-try:  # tests/ as a folder on sys.path, or as a package
-    from hubproc import ROOT, HubProcess
-except ImportError:
-    from tests.hubproc import ROOT, HubProcess
+from hub_fixtures import Hub
+from hubproc import ROOT
 
 from core import branch, dues, study
 from core.clock import CST, FixedClock
 from core.store import Store, key_path
 from sync import client as sc
 from sync import protocol
-from sync.hub import HubStorage, admin, open_hub
+from sync.hub import admin
 from sync.relay import Relay
 
 DEMO = "DEMO-QSC"
 BATCH = protocol.PUSH_BATCH
 
 
-@dataclass
-class Hub:
-    url: str
-    port: int
-    storage: HubStorage
-    proc: HubProcess
-
-    def restart(self) -> None:
-        self.proc = HubProcess(self.proc.db_path, port=self.port).start()
-
-    def kill(self) -> None:
-        self.proc.proc.send_signal(signal.SIGKILL)
-        self.proc.proc.wait(10)
-
-
 @pytest.fixture
-def hub(tmp_path):
-    db = tmp_path / "hub" / "hub.db"
-    storage = open_hub(db)
-    admin.load_demo(storage)
-    admin.create_branch(storage, code="TEST", name="测试村党支部", township="青石镇")
-    proc = HubProcess(db).start()
-    h = Hub(proc.url, proc.port, storage, proc)
-    yield h
-    h.proc.stop()
-    storage.close()
-    log = proc.log_path.read_text(errors="replace")
-    assert "Traceback" not in log, log[-3000:]
+def hub(hub_storage, hub_server):
+    admin.load_demo(hub_storage)
+    admin.create_branch(hub_storage, code="TEST", name="测试村党支部", township="青石镇")
+    return hub_server(hub_storage)
 
 
 @pytest.fixture(scope="session")

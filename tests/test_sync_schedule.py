@@ -23,12 +23,7 @@ from core import branch
 from core.clock import CST
 from sync import client as sc
 from sync import schedule as sch
-from sync.hub import admin, open_hub
-
-try:  # tests/ as a folder on sys.path, or as a package
-    from hubproc import HubProcess
-except ImportError:
-    from tests.hubproc import HubProcess
+from sync.hub import admin
 
 P = sch.Policy()
 
@@ -111,19 +106,14 @@ def test_sleep_never_passes_the_next_probe_or_the_next_run():
 # -- on a real store and hub -----------------------------------------------------------
 
 @pytest.fixture
-def hub(tmp_path):
-    db = tmp_path / "hub" / "hub.db"
-    storage = open_hub(db)
-    admin.create_branch(storage, code="TEST", name="测试村党支部", township="青石镇")
-    proc = HubProcess(db).start()
-    yield storage, proc
-    proc.stop()
-    storage.close()
+def hub(hub_storage, hub_server):
+    admin.create_branch(hub_storage, code="TEST", name="测试村党支部", township="青石镇")
+    return hub_server(hub_storage)
 
 
 def test_scheduler_runs_at_night_waits_for_the_link_and_syncs_when_it_returns(
         hub, store, clock):
-    storage, proc = hub
+    storage, proc = hub.storage, hub.proc
     sc.enroll(store.path, proc.url, admin.issue_enroll_code(storage, "TEST")["code"])
     s = sch.Scheduler(store, rng=random.Random(7))
 
@@ -155,7 +145,7 @@ def test_scheduler_runs_at_night_waits_for_the_link_and_syncs_when_it_returns(
 
 
 def test_due_sync_waits_for_a_down_link_and_refusals_back_off(hub, store, clock):
-    storage, proc = hub
+    storage, proc = hub.storage, hub.proc
     sc.enroll(store.path, proc.url, admin.issue_enroll_code(storage, "TEST")["code"])
     s = sch.Scheduler(store, rng=random.Random(2))
     s.step()
