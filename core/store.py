@@ -193,7 +193,11 @@ class Store:
             [key, value],
         )
 
+    # -- raw queries: core's own ------------------------------------------------------
+    # ``one``, ``all`` and ``db`` are for core's modules (and tests); every other part calls
+    # a core function instead (tests/test_architecture.py fails on a use outside core).
     def one(self, sql: str, params: Any = ()) -> dict | None:
+        """The first row of ``sql`` as a dict, or None."""
         cur = self.db.execute(sql, params)
         row = cur.fetchone()
         if row is None:
@@ -201,6 +205,7 @@ class Store:
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
     def all(self, sql: str, params: Any = ()) -> list[dict]:
+        """Every row of ``sql`` as dicts."""
         cur = self.db.execute(sql, params)
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
