@@ -75,26 +75,26 @@ def messages(demo_store):
     return newer, older
 
 
-def test_messages_listed_newest_first_unheard_in_words(demo_store, messages, said):
+def test_messages_listed_newest_first_unheard_in_words(demo_store, messages, said, kiosk):
     newer, older = messages
-    with drive.running(KioskApp(demo_store, speak=said.append)) as app:
-        enter_staff(app)
-        assert "留言" in [b.text for b in drive.buttons(app.current)]
-        assert audit.count_choices(app.current) <= 6
-        assert "未听的留言2条" in app.current.body and "有2条留言还没有听" in said[-1]
-        tap(app, "留言")
-        s = app.current
-        assert app.manager.current == "staff_messages"
-        assert s.title == "留言 第1条，共2条" and s.figure == "2条未听"
-        assert "【未听】" in s.body and "来电 13912345678" in s.body and "长度：2秒" in s.body
-        assert said[-1].startswith("留言，第1条，共2条，还没有听过。")
-        assert s.choice_labels() == ["播放", "标为已听", "上一条", "下一条", "返回"]
-        tap(app, "下一条")
-        assert "刘桂兰（QS004）" in app.current.body and "【未听】" in app.current.body
-        tap(app, "播放")                              # a recording speaker cannot play
-        assert app.current.message == said[-1] == NO_SOUND
-        assert demo_store.one("SELECT 1 FROM audit WHERE actor = 'staff:S01' "
-                              "AND detail LIKE '%voice messages listed%'")
+    app = kiosk()
+    enter_staff(app)
+    assert "留言" in [b.text for b in drive.buttons(app.current)]
+    assert audit.count_choices(app.current) <= 6
+    assert "未听的留言2条" in app.current.body and "有2条留言还没有听" in said[-1]
+    tap(app, "留言")
+    s = app.current
+    assert app.manager.current == "staff_messages"
+    assert s.title == "留言 第1条，共2条" and s.figure == "2条未听"
+    assert "【未听】" in s.body and "来电 13912345678" in s.body and "长度：2秒" in s.body
+    assert said[-1].startswith("留言，第1条，共2条，还没有听过。")
+    assert s.choice_labels() == ["播放", "标为已听", "上一条", "下一条", "返回"]
+    tap(app, "下一条")
+    assert "刘桂兰（QS004）" in app.current.body and "【未听】" in app.current.body
+    tap(app, "播放")                              # a recording speaker cannot play
+    assert app.current.message == said[-1] == NO_SOUND
+    assert demo_store.one("SELECT 1 FROM audit WHERE actor = 'staff:S01' "
+                          "AND detail LIKE '%voice messages listed%'")
 
 
 def test_play_through_the_speaker_then_mark_heard(demo_store, messages, tmp_path):
@@ -120,66 +120,66 @@ def test_play_through_the_speaker_then_mark_heard(demo_store, messages, tmp_path
         assert s.message == "这条留言已经标为已听。" and speaker.last == s.message
 
 
-def test_damaged_recording_is_shown_and_spoken(demo_store, messages, said):
+def test_damaged_recording_is_shown_and_spoken(demo_store, messages, said, kiosk):
     newer, _older = messages
     with open(newer["path"], "r+b") as f:
         f.seek(100)
         f.write(b"\x7f" * 50)
-    with drive.running(KioskApp(demo_store, speak=said.append)) as app:
-        enter_staff(app)
-        tap(app, "留言")
-        tap(app, "播放")
-        assert app.current.message == said[-1] == "留言的录音文件被改动过或者损坏了。"
+    app = kiosk()
+    enter_staff(app)
+    tap(app, "留言")
+    tap(app, "播放")
+    assert app.current.message == said[-1] == "留言的录音文件被改动过或者损坏了。"
 
 
-def test_no_messages(demo_store, said):
-    with drive.running(KioskApp(demo_store, speak=said.append)) as app:
-        enter_staff(app)
-        tap(app, "留言")
-        assert app.current.body == "现在没有留言。" and app.current.figure == "0条未听"
-        assert app.current.choice_labels() == ["返回"] and said[-1] == "现在没有留言。请点返回。"
-        tap(app, "返回")
-        assert app.manager.current == "staff"
+def test_no_messages(demo_store, said, kiosk):
+    app = kiosk()
+    enter_staff(app)
+    tap(app, "留言")
+    assert app.current.body == "现在没有留言。" and app.current.figure == "0条未听"
+    assert app.current.choice_labels() == ["返回"] and said[-1] == "现在没有留言。请点返回。"
+    tap(app, "返回")
+    assert app.manager.current == "staff"
 
 
 # -- the bar's 上一页 ------------------------------------------------------------------------
 
-def test_back_on_home_says_so(demo_store, said):
-    with drive.running(KioskApp(demo_store, speak=said.append)) as app:
-        assert not app.can_go_back
-        tap(app, "已在首页")
-        assert said[-1] == "这里已经是首页了" and app.manager.current == "home"
+def test_back_on_home_says_so(demo_store, said, kiosk):
+    app = kiosk()
+    assert not app.can_go_back
+    tap(app, "已在首页")
+    assert said[-1] == "这里已经是首页了" and app.manager.current == "home"
 
 
-def test_back_returns_to_the_previous_notice_then_home(demo_store, said):
+def test_back_returns_to_the_previous_notice_then_home(demo_store, said, kiosk):
     if len(notices.recent(demo_store)) < 2:
         pytest.skip("the demo branch has fewer than two notices")
-    with drive.running(KioskApp(demo_store, speak=said.append)) as app:
-        tap(app, "支部通知")
-        first = app.current.title
-        tap(app, "下一条")
-        assert app.current.title != first
-        tap(app, "返回上页")
-        assert app.manager.current == "notices" and app.current.title == first
-        assert said[-2] == "返回上一页" and said[-1] == app.current.prompt_text()
-        tap(app, "返回上页")
-        assert app.manager.current == "home" and not app.can_go_back
-        assert drive.find(app.root, "已在首页")
+    app = kiosk()
+    tap(app, "支部通知")
+    first = app.current.title
+    tap(app, "下一条")
+    assert app.current.title != first
+    tap(app, "返回上页")
+    assert app.manager.current == "notices" and app.current.title == first
+    assert said[-2] == "返回上一页" and said[-1] == app.current.prompt_text()
+    tap(app, "返回上页")
+    assert app.manager.current == "home" and not app.can_go_back
+    assert drive.find(app.root, "已在首页")
 
 
-def test_back_skips_pin_and_identification_and_forgets_at_home(demo_store, said):
-    with drive.running(KioskApp(demo_store, speak=said.append)) as app:
-        login(app, "我的情况", name="张三丰")
-        assert app.manager.current == "status" and app.member
-        tap(app, "返回上页")                      # not the PIN, not "who are you" again
-        assert app.manager.current == "home" and not app.member
+def test_back_skips_pin_and_identification_and_forgets_at_home(demo_store, said, kiosk):
+    app = kiosk()
+    login(app, "我的情况", name="张三丰")
+    assert app.manager.current == "status" and app.member
+    tap(app, "返回上页")                      # not the PIN, not "who are you" again
+    assert app.manager.current == "home" and not app.member
 
 
-def test_back_from_staff_never_replays_the_staff_pin(demo_store, said):
-    with drive.running(KioskApp(demo_store, speak=said.append)) as app:
-        enter_staff(app)
-        tap(app, "留言")
-        tap(app, "返回上页")
-        assert app.manager.current == "staff"
-        tap(app, "返回上页")
-        assert app.manager.current == "home" and app.staff is None
+def test_back_from_staff_never_replays_the_staff_pin(demo_store, said, kiosk):
+    app = kiosk()
+    enter_staff(app)
+    tap(app, "留言")
+    tap(app, "返回上页")
+    assert app.manager.current == "staff"
+    tap(app, "返回上页")
+    assert app.manager.current == "home" and app.staff is None
