@@ -28,7 +28,17 @@ from .errors import (
     PolicyError,
     StoreError,
 )
-from .store import Store
+
+
+def __getattr__(name):
+    # ``Store`` loads lazily: it pulls in SQLCipher and sqlite-utils, which a command's
+    # ``--help`` or a pure rule (dues_rules, clock) does not need.
+    if name == "Store":
+        from .store import Store
+
+        return Store
+    raise AttributeError(f"module 'core' has no attribute {name!r}")
+
 
 __all__ = [
     "AuthError",
