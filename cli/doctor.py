@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core import config, outbox
+from core.errors import LianxinError
 
 MARKS = {True: "正常", None: "注意", False: "有问题"}
 
@@ -199,6 +200,25 @@ def check_hub(db_path: Path) -> Check:
                      "如果一连几天都连不上，请联系服务站。" + news)
 
 
+def check_clock() -> Check:
+    """A pinned clock (``LIANXIN_NOW``) is for tests and demos: on a real terminal every
+    payment would carry that one moment."""
+    from core.clock import ENV_NOW, default_clock, iso, pinned_moment
+
+    try:
+        pinned = pinned_moment()
+    except LianxinError as e:
+        return Check("clock", False, f"{ENV_NOW} is set but unreadable: {e.detail}",
+                     f"unset {ENV_NOW}", title="时间",
+                     zh="终端的时间设置有误，请联系技术人员处理。")
+    if pinned is not None:
+        return Check("clock", False, f"{ENV_NOW}={iso(pinned)} freezes the clock (tests only)",
+                     f"unset {ENV_NOW} in this terminal's environment", title="时间",
+                     zh="终端的时间被固定住了（只用于测试），请联系技术人员处理。")
+    return Check("clock", True, f"system clock: {iso(default_clock().now())}", title="时间",
+                 zh="终端的时间正常。")
+
+
 def run(db_path: Path) -> list[Check]:
-    return [*check_store(db_path), check_fonts(), *check_speech_out(), check_speech_in(),
-            check_printer(), check_hub(db_path)]
+    return [*check_store(db_path), check_clock(), check_fonts(), *check_speech_out(),
+            check_speech_in(), check_printer(), check_hub(db_path)]

@@ -37,3 +37,14 @@ def test_report_is_chinese_first_then_the_english_detail(tmp_path):
     assert first.startswith("[有问题] 本机数据：") and "lianxin init" in first
     assert detail.startswith("  (store: NoStore: ") and detail.endswith(")")
     assert not HAN.search(detail)
+
+
+def test_a_pinned_clock_is_a_problem_outside_tests(monkeypatch):
+    # The suite itself runs on a pinned clock (tests/conftest.py): that is what doctor flags.
+    check = doctor.check_clock()
+    assert check.ok is False and "LIANXIN_NOW" in check.detail and "请联系" in check.zh
+    monkeypatch.setenv("LIANXIN_NOW", "yesterday")
+    assert doctor.check_clock().ok is False
+    monkeypatch.delenv("LIANXIN_NOW")
+    check = doctor.check_clock()
+    assert check.ok is True and check.zh == "终端的时间正常。"
