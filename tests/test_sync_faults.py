@@ -365,7 +365,7 @@ def _settle(hub: Hub, terminal_id: str, link: Relay) -> None:
 
 
 def _lianxin(db: Path, *args: str) -> subprocess.Popen:
-    # What the `lianxin` entry point runs (``python -m cli.main`` would register no commands).
+    # What the `lianxin` entry point runs, in this interpreter (no console script needed).
     return subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()",
                              "--db", str(db), *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
