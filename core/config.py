@@ -42,6 +42,16 @@ SETTINGS = {s.name: s for s in [
     Setting("hub_ca", "LIANXIN_HUB_CA", None,
             "CA bundle (PEM) to trust for the hub's TLS certificate, e.g. the hub's own "
             "self-signed certificate. Default: the system's trusted CAs."),
+    Setting("hub_keep_alive", "LIANXIN_HUB_KEEP_ALIVE", "5",
+            "Hub server: seconds an idle connection stays open after an answer."),
+    Setting("hub_header_timeout", "LIANXIN_HUB_HEADER_TIMEOUT", "10",
+            "Hub server: seconds a connection may take to send a request's headers."),
+    Setting("hub_max_connections", "LIANXIN_HUB_MAX_CONNECTIONS", "200",
+            "Hub server: open connections at most; a request beyond them gets 503."),
+    Setting("hub_max_header_bytes", "LIANXIN_HUB_MAX_HEADER_BYTES", "16384",
+            "Hub server: the largest request line and headers, in bytes."),
+    Setting("hub_enroll_per_minute", "LIANXIN_HUB_ENROLL_PER_MINUTE", "10",
+            "Hub server: enrollment attempts per source address and minute (0: no limit)."),
 ]}
 
 

@@ -44,6 +44,7 @@ from .protocol_auth import (
 from .protocol_batch import (
     AUDIT_FIELDS,
     EVENT_FIELDS,
+    MAX_SEQ,
     PUSH_BATCH,
     Batch,
     canonical_json,
@@ -63,7 +64,7 @@ PULL_PAGE = 2000                  # most events in one pull page
 
 __all__ = [
     "AUDIT_FIELDS", "ERRORS", "EVENT_FIELDS", "H_HUB_TIME", "H_LOCAL_TIME", "H_NONCE",
-    "H_SIGNATURE", "H_TERMINAL", "H_TIME", "MAX_BODY", "PROTOCOL_VERSION", "PULL_PAGE",
+    "H_SIGNATURE", "H_TERMINAL", "H_TIME", "MAX_BODY", "MAX_SEQ", "PROTOCOL_VERSION", "PULL_PAGE",
     "PUSH_BATCH", "TIME_WINDOW_MS", "AuthHeaders", "Batch", "ProtocolError", "canonical_json",
     "check_audit", "check_branch_events", "check_events", "check_pairing", "check_time",
     "event_of_entry", "load_private_key", "load_public_key", "new_private_key",

@@ -26,6 +26,7 @@ from core.audit import GENESIS, digest, entry_hash, event_of_entry
 from .protocol_errors import ProtocolError
 
 PUSH_BATCH = 500                  # most events (and audit entries) in one push
+MAX_SEQ = 2**62                   # seqs, head_seq and cursors stay below this (SQLite: 2**63)
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _MAX_TEXT = 1024 * 1024           # one field of one event or entry
@@ -57,7 +58,7 @@ def _text(item: dict, key: str, where: str, *, empty: bool = True) -> str:
 
 def _seq(item: dict, where: str) -> int:
     value = item.get("seq")
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**62:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < MAX_SEQ:
         raise ProtocolError("bad_batch", f"{where}: seq must be a positive integer")
     return value
 
@@ -107,7 +108,7 @@ def parse_push(data: dict) -> Batch:
         try:
             seq, event_id, type_, payload, at = (e["seq"], e["event_id"], e["type"],
                                                  e["payload"], e["at"])
-            fast = (type(e) is dict and type(seq) is int and 1 <= seq < 2**62
+            fast = (type(e) is dict and type(seq) is int and 1 <= seq < MAX_SEQ
                     and type(event_id) is str and 0 < len(event_id) <= _MAX_TEXT
                     and type(type_) is str and 0 < len(type_) <= _MAX_TEXT
                     and type(payload) is str and len(payload) <= _MAX_TEXT
@@ -127,7 +128,7 @@ def parse_push(data: dict) -> Batch:
             seq, at, actor, action, subject, detail, prev_hash, hash_ = (
                 a["seq"], a["at"], a["actor"], a["action"], a["subject"], a["detail"],
                 a["prev_hash"], a["hash"])
-            fast = (type(a) is dict and type(seq) is int and 1 <= seq < 2**62
+            fast = (type(a) is dict and type(seq) is int and 1 <= seq < MAX_SEQ
                     and type(at) is str and len(at) <= _MAX_TEXT
                     and type(actor) is str and len(actor) <= _MAX_TEXT
                     and type(action) is str and len(action) <= _MAX_TEXT

@@ -43,6 +43,8 @@ ERRORS: dict[str, tuple[int, str, str]] = {
                          "记录和留痕对不上，已拒绝。"),
     "range_not_satisfiable": (416, "the requested range is outside the file",
                               "下载位置不对。"),
+    "too_many_requests": (429, "too many enrollment attempts from this address; retry later",
+                          "注册尝试太频繁，请过一分钟再试。"),
     "body_too_large": (413, "the body is larger than 8 MiB", "上传的数据太大。"),
     "unsupported_media_type": (415, "the body must be JSON", "请求内容类型不对。"),
     "internal": (500, "the hub failed; nothing was applied", "服务中心出错了，数据没有改动。"),

@@ -5,7 +5,8 @@
 
 Start waits until ``/health`` answers; stop sends SIGTERM, then SIGKILL if it lingers; start
 again after a stop serves the same database on the same port. ``cli=True`` starts it the
-way an operator does, ``lianxin hub --db DB serve``. The server's output goes to
+way an operator does, ``lianxin hub --db DB serve``; ``env`` adds environment variables
+(settings such as ``LIANXIN_HUB_MAX_CONNECTIONS``). The server's output goes to
 ``<db>.log`` so a failed start can say why. Tests use it through tests/hub_fixtures.py.
 """
 
@@ -32,7 +33,7 @@ def free_port() -> int:
 
 class HubProcess:
     def __init__(self, db_path, port: int | None = None, start_timeout: float = 20.0, *,
-                 certfile=None, keyfile=None, cli: bool = False):
+                 certfile=None, keyfile=None, cli: bool = False, env: dict | None = None):
         self.db_path = Path(db_path)
         self.port = port or free_port()
         self.tls = (str(certfile), str(keyfile)) if certfile else None
@@ -40,11 +41,12 @@ class HubProcess:
         self.log_path = Path(str(self.db_path) + ".log")
         self.start_timeout = start_timeout
         self.cli = cli
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> HubProcess:
         log = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
         tls = ["--cert", self.tls[0], "--key", self.tls[1]] if self.tls else []
         listen = ["--listen", f"127.0.0.1:{self.port}", *tls]
         if self.cli:

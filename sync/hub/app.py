@@ -5,13 +5,20 @@ Handlers are thin: read the raw body (bounded, gunzipped), hand it to one functi
 JSON. Every response, error or not, is JSON (media bytes aside) and carries the hub's
 time. Bad input of any kind is a 4xx, never a 5xx.
 
-    create_app(storage, now_ms=..., max_body=...)  -> FastAPI
+    create_app(storage, now_ms=..., max_body=..., enroll_per_minute=...)  -> FastAPI
+
+Enrollment codes are short and typed by people, so enrollment attempts are limited per
+source address (a token bucket in memory: ``enroll_per_minute`` at once, refilled at that
+rate); beyond it, 429 ``too_many_requests`` with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import math
+import threading
+import time
 import zlib
 from collections.abc import Callable
 
@@ -30,6 +37,7 @@ from .storage import HubStorage
 _DRAIN_FACTOR = 4          # read (and drop) an oversized body up to this many times the limit
 _GZIP_FROM = 1024          # compress JSON answers from this size on, if the client accepts it
 _CHUNK = 64 * 1024
+_MAX_DIGITS = 18           # a number in a header: Content-Length, a Range's ends (< 10**18)
 
 _ENROLL_SCHEMA = {
     "type": "object", "required": ["code", "terminal_id", "public_key"],
@@ -39,17 +47,18 @@ _ENROLL_SCHEMA = {
         "label": {"type": "string"}, "branch_code": {"type": "string"},
     },
 }
+_SEQ_SCHEMA = {"type": "integer", "minimum": 1, "exclusiveMaximum": protocol.MAX_SEQ}
 _PUSH_SCHEMA = {
     "type": "object",
     "properties": {
-        "head_seq": {"type": "integer", "minimum": 0},
+        "head_seq": {"type": "integer", "minimum": 0, "exclusiveMaximum": protocol.MAX_SEQ},
         "events": {"type": "array", "maxItems": protocol.PUSH_BATCH, "items": {
             "type": "object", "required": list(protocol.EVENT_FIELDS),
-            "properties": {"seq": {"type": "integer", "minimum": 1},
+            "properties": {"seq": _SEQ_SCHEMA,
                            **{k: {"type": "string"} for k in protocol.EVENT_FIELDS[1:]}}}},
         "audit": {"type": "array", "maxItems": protocol.PUSH_BATCH, "items": {
             "type": "object", "required": list(protocol.AUDIT_FIELDS),
-            "properties": {"seq": {"type": "integer", "minimum": 1},
+            "properties": {"seq": _SEQ_SCHEMA,
                            **{k: {"type": "string"} for k in protocol.AUDIT_FIELDS[1:]}}}},
     },
 }
@@ -84,7 +93,8 @@ def _signed_path(request: Request) -> str:
 async def _raw_body(request: Request, max_body: int) -> bytes:
     """The body as sent, at most ``max_body`` bytes; a larger one is drained and refused."""
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > max_body * _DRAIN_FACTOR):
+    if length is not None and (not _number(length)
+                               or int(length) > max_body * _DRAIN_FACTOR):
         raise ProtocolError("body_too_large")
     chunks, total = [], 0
     try:
@@ -124,11 +134,18 @@ def _decode(request: Request, raw: bytes, max_body: int) -> dict:
     return protocol.parse_json_object(body)
 
 
+ENROLL_PER_MINUTE = 10     # enrollment attempts per source address (burst and rate)
+
+
 def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
-               max_body: int = protocol.MAX_BODY) -> FastAPI:
+               max_body: int = protocol.MAX_BODY,
+               enroll_per_minute: int = ENROLL_PER_MINUTE,
+               monotonic: Callable[[], float] = time.monotonic) -> FastAPI:
     """The hub app over an open :class:`HubStorage`; ``now_ms`` is the hub's protocol clock
-    (default: the wall clock, :func:`sync.protocol.wall_ms`)."""
+    (default: the wall clock, :func:`sync.protocol.wall_ms`); ``enroll_per_minute`` bounds
+    enrollment attempts per source address (0: no bound), timed by ``monotonic``."""
     clock = now_ms or protocol.wall_ms
+    enroll_attempts = _Attempts(enroll_per_minute, 60.0, monotonic)
     app = FastAPI(title="Lianxin hub", version=f"protocol {protocol.PROTOCOL_VERSION}",
                   docs_url=None, redoc_url=None)
 
@@ -173,6 +190,11 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
 
     @app.post("/v1/enroll", openapi_extra=_body_doc(_ENROLL_SCHEMA))
     async def enroll(request: Request):
+        wait = enroll_attempts.take(request.client.host if request.client else "")
+        if wait:
+            e = ProtocolError("too_many_requests", retry_after=wait)
+            return JSONResponse(e.as_dict(), status_code=e.status,
+                                headers={"Retry-After": str(wait)})
         raw = await _raw_body(request, max_body)
         data = _decode(request, raw, max_body)
         result = await run_in_threadpool(service.enroll, storage, data, request.headers,
@@ -188,7 +210,7 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
         return _json(request, result)
 
     @app.get("/v1/pull")
-    async def pull(request: Request, cursor: int = Query(0, ge=0, lt=2**62),
+    async def pull(request: Request, cursor: int = Query(0, ge=0, lt=protocol.MAX_SEQ),
                    limit: int = Query(protocol.PULL_PAGE, ge=1, le=protocol.PULL_PAGE)):
         _, caller = await _signed(request)
         result = await run_in_threadpool(service.pull, storage, caller, cursor, limit)
@@ -237,6 +259,36 @@ class _HubTime:
 _HUB_TIME_KEY = protocol.H_HUB_TIME.lower().encode("ascii")
 
 
+class _Attempts:
+    """A token bucket per key (a source address): ``per`` attempts at once, refilled at
+    ``per`` every ``window`` seconds. Memory stays bounded: buckets that refilled are
+    forgotten once there are many."""
+
+    _PRUNE_FROM = 4096
+
+    def __init__(self, per: int, window: float, monotonic: Callable[[], float]):
+        self.per, self.rate, self.monotonic = per, per / window, monotonic
+        self.buckets: dict[str, tuple[float, float]] = {}   # key -> (tokens, at)
+        self.lock = threading.Lock()
+
+    def take(self, key: str) -> int:
+        """0 if an attempt may go ahead (and count it); else whole seconds to wait."""
+        if self.per <= 0:
+            return 0
+        with self.lock:
+            now = self.monotonic()
+            tokens, at = self.buckets.get(key, (self.per, now))
+            tokens = min(self.per, tokens + (now - at) * self.rate)
+            if tokens < 1:
+                self.buckets[key] = (tokens, now)
+                return max(1, math.ceil((1 - tokens) / self.rate))
+            self.buckets[key] = (tokens - 1, now)
+            if len(self.buckets) > self._PRUNE_FROM:
+                self.buckets = {k: (t, a) for k, (t, a) in self.buckets.items()
+                                if t + (now - a) * self.rate < self.per}
+            return 0
+
+
 def _range(header: str | None, size: int) -> tuple[int, int]:
     """``bytes=N-`` or ``bytes=N-M`` (one range) -> [start, end); no header -> the whole file."""
     if not header:
@@ -244,7 +296,7 @@ def _range(header: str | None, size: int) -> tuple[int, int]:
     unit, _, spec = header.partition("=")
     first, dash, last = spec.strip().partition("-")
     if (unit.strip().lower() != "bytes" or not dash or "," in spec
-            or not first.isdigit() or (last and not last.isdigit())):
+            or not _number(first) or (last and not _number(last))):
         raise ProtocolError("range_not_satisfiable", f"unsupported Range {header[:80]!r}",
                             size=size)
     start = int(first)
@@ -252,6 +304,12 @@ def _range(header: str | None, size: int) -> tuple[int, int]:
     if start >= size or end <= start:
         raise ProtocolError("range_not_satisfiable", size=size)
     return start, end
+
+
+def _number(text: str) -> bool:
+    """ASCII digits, short enough for int() and SQLite (``"²".isdigit()`` is true, and
+    int() refuses more than 4300 digits: either would be a 500)."""
+    return text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS
 
 
 def _file_chunks(path, start: int, end: int):

@@ -218,8 +218,9 @@ def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str
 def _read_batch(data: dict) -> tuple[protocol.Batch, int | None]:
     batch = protocol.parse_push(data)
     head = data.get("head_seq")
-    if head is not None and (isinstance(head, bool) or not isinstance(head, int) or head < 0):
-        raise ProtocolError("bad_batch", "head_seq must be a whole number")
+    if head is not None and (isinstance(head, bool) or not isinstance(head, int)
+                             or not 0 <= head < protocol.MAX_SEQ):
+        raise ProtocolError("bad_batch", "head_seq must be a whole number below 2**62")
     return batch, head
 
 
