@@ -4,6 +4,11 @@ or WPS (the header is row 1, or the row it is really on under a title row; blank
 
 Header matching ignores case, spaces, a ``*`` marking a required column and a unit in
 brackets (``月收入（元）``). What the values mean is :mod:`core.roster_import`'s business.
+
+A roster is small, so a file that is not is refused before it costs memory or time: an
+XLSX (a zip) whose parts would unpack past :data:`MAX_XLSX_PART` each or
+:data:`MAX_XLSX_TOTAL` together (a "zip bomb": 400 KB that unpacks to 400 MB) is refused
+before openpyxl opens it, and so is any cell longer than :data:`MAX_CELL` characters.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from pathlib import Path
 
 from .errors import InvalidInput, LianxinError, NotFound
@@ -20,6 +26,12 @@ XLSX_SUFFIXES = (".xlsx", ".xlsm")
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 10000
 HEADER_SCAN_ROWS = 10  # a title row or two may sit above the header
+MAX_XLSX_PART = 20 * 1024 * 1024   # bytes, one part of an .xlsx, unpacked
+MAX_XLSX_TOTAL = 50 * 1024 * 1024  # bytes, all its parts together, unpacked
+MAX_XLSX_PARTS = 1000              # parts in one .xlsx
+MAX_CELL = 200                     # characters in one cell (a name, a phone list…)
+MAX_COLUMNS = 200                  # cells in one row, up to its last filled one
+_ODD_FILE_ZH = "表格文件太大或内容异常，请检查后重新导出。"
 
 # Canonical field -> header aliases (compared after _header_key()).
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -127,6 +139,7 @@ def _xlsx_grid(data: bytes, name: str) -> list[tuple[int, list]]:
 
     bad = InvalidInput(f"{name}: the workbook is damaged or incomplete",
                        "这个Excel文件已损坏或不完整，打不开。请重新导出或另存为CSV后再导入。")
+    _check_zip_sizes(data, name, bad)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many kinds on a damaged file
@@ -140,7 +153,13 @@ def _xlsx_grid(data: bytes, name: str) -> list[tuple[int, list]]:
         for i, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
             if i > MAX_ROWS + HEADER_SCAN_ROWS:
                 raise _too_many(name)
-            grid.append((i, list(row)))
+            cells = list(row)
+            while cells and cells[-1] is None:  # a stray far-right cell widens every row
+                cells.pop()
+            if len(cells) > MAX_COLUMNS:
+                raise InvalidInput(f"{name}: row {i} has more than {MAX_COLUMNS} columns",
+                                   _ODD_FILE_ZH)
+            grid.append((i, cells))
         return grid
     except LianxinError:
         raise
@@ -148,6 +167,32 @@ def _xlsx_grid(data: bytes, name: str) -> list[tuple[int, list]]:
         raise bad from e
     finally:
         wb.close()
+
+
+def _check_zip_sizes(data: bytes, name: str, bad: InvalidInput) -> None:
+    """Refuse an .xlsx whose parts would unpack too large, from the sizes its zip directory
+    declares (zipfile never unpacks a part past its declared size, so they bind)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            parts = z.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise bad from e
+    total = sum(info.file_size for info in parts)
+    biggest = max((info.file_size for info in parts), default=0)
+    if len(parts) > MAX_XLSX_PARTS or biggest > MAX_XLSX_PART or total > MAX_XLSX_TOTAL:
+        raise InvalidInput(f"{name}: the workbook unpacks too large ({len(parts)} parts, "
+                           f"{total} bytes, the largest {biggest}; at most {MAX_XLSX_PARTS}, "
+                           f"{MAX_XLSX_TOTAL} and {MAX_XLSX_PART})", _ODD_FILE_ZH)
+
+
+def _check_cells(grid: list[tuple[int, list]], name: str) -> None:
+    for i, row in grid:
+        for j, v in enumerate(row):
+            if isinstance(v, str) and len(v) > MAX_CELL:
+                raise InvalidInput(f"{name}: row {i}, column {j + 1}: a cell longer than "
+                                   f"{MAX_CELL} characters",
+                                   f"第{i}行第{j + 1}列的内容太长（超过{MAX_CELL}个字），"
+                                   "表格文件内容异常，请检查后重新导出。")
 
 
 def _too_many(name: str) -> InvalidInput:
@@ -159,6 +204,7 @@ def blank(value) -> bool:
 
 
 def _sheet(grid: list[tuple[int, list]], name: str) -> Sheet:
+    _check_cells(grid, name)
     filled = [(i, row) for i, row in grid if any(not blank(v) for v in row)]
     if not filled:
         raise InvalidInput(f"{name}: the file is empty", "文件是空的，没有内容。")

@@ -18,7 +18,7 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from core import audit, dues, members
+from core import audit, dues, members, roster_file
 from core import roster_import as ri
 from core.errors import InvalidInput, NotFound
 
@@ -258,6 +258,86 @@ def test_corrupt_xlsx_is_a_clear_invalid_input(store, tmp_path):
     with pytest.raises(InvalidInput) as e:
         ri.read_rows(text)
     assert "不是真正的.xlsx" in e.value.zh
+
+
+def test_a_zip_bomb_xlsx_is_refused_before_it_unpacks(store, tmp_path, monkeypatch):
+    wb = openpyxl.Workbook()
+    wb.active.append(["编号", "姓名", "类别"])
+    wb.active.append(["T001", "张三", "BOMB"])
+    plain = tmp_path / "plain.xlsx"
+    wb.save(plain)
+    # The cell becomes shared string 0: ~3 MB of "党", which compresses to almost nothing.
+    big = "党" * (1024 * 1024)
+    strings = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats'
+               f'.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>{big}</t></si>'
+               '</sst>').encode()
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<c r="C2" t="inlineStr"><is><t>BOMB</t></is></c>',
+                                    b'<c r="C2" t="s"><v>0</v></c>')
+                assert b'<v>0</v>' in data
+            elif info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", (
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+                    b"</Types>"))
+            z.writestr(info.filename, data)
+        z.writestr("xl/sharedStrings.xml", strings)
+    assert bomb.stat().st_size < 100_000
+    check = openpyxl.load_workbook(bomb, read_only=True)
+    assert check.worksheets[0]["C2"].value == big   # a valid workbook: openpyxl reads it
+    check.close()
+
+    monkeypatch.setattr(roster_file, "MAX_XLSX_PART", 1024 * 1024)
+    with pytest.raises(InvalidInput) as e:
+        ri.import_file(store, bomb, dry_run=True, actor="staff:S01")
+    assert e.value.zh == "表格文件太大或内容异常，请检查后重新导出。"
+    assert "unpacks too large" in str(e.value)
+    monkeypatch.setattr(roster_file, "MAX_XLSX_PART", 20 * 1024 * 1024)
+    monkeypatch.setattr(roster_file, "MAX_XLSX_TOTAL", 2 * 1024 * 1024)
+    with pytest.raises(InvalidInput, match="unpacks too large"):
+        ri.import_file(store, bomb, actor="staff:S01")
+    monkeypatch.setattr(roster_file, "MAX_XLSX_TOTAL", 50 * 1024 * 1024)
+    with pytest.raises(InvalidInput) as e:   # within the sizes: the cell is too long
+        ri.import_file(store, bomb, actor="staff:S01")
+    assert "第2行第3列的内容太长" in e.value.zh
+    assert journal_count(store) == 0 and numbers(store) == []
+
+
+def test_over_long_cells_and_over_wide_rows_import_nothing(store, tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.append(["编号", "姓名", "类别"])
+    wb.active.append(["T001", "张三", "employed"])
+    wb.active.append(["T002", "李" * (roster_file.MAX_CELL + 1), "employed"])
+    long_cell = tmp_path / "long.xlsx"
+    wb.save(long_cell)
+    with pytest.raises(InvalidInput) as e:
+        ri.import_file(store, long_cell, skip_bad_rows=True, actor="staff:S01")
+    assert f"第3行第2列的内容太长（超过{roster_file.MAX_CELL}个字）" in e.value.zh
+
+    path = write_csv(tmp_path, [HEADER, GOOD_ROWS[0], "T002," + "x" * 201 + ",retired,,,,,,"])
+    with pytest.raises(InvalidInput, match="longer than"):
+        ri.import_file(store, path, skip_bad_rows=True, actor="staff:S01")
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["编号", "姓名", "类别"])
+    wb.active.append(["T001", "张三", "employed"])
+    wb.active.cell(row=2, column=roster_file.MAX_COLUMNS + 1, value="远")
+    wide = tmp_path / "wide.xlsx"
+    wb.save(wide)
+    with pytest.raises(InvalidInput, match="columns") as e:
+        ri.import_file(store, wide, actor="staff:S01")
+    assert e.value.zh == "表格文件太大或内容异常，请检查后重新导出。"
+    assert journal_count(store) == 0 and numbers(store) == []
+
+    # A blank far-right cell does not count.
+    wb.active.cell(row=2, column=roster_file.MAX_COLUMNS + 1).value = None
+    wb.active.cell(row=2, column=roster_file.MAX_COLUMNS + 5).number_format = "0.00"
+    wb.save(wide)
+    assert [r["编号"] for r in ri.read_rows(wide)] == ["T001"]
 
 
 @pytest.mark.parametrize("name, content, zh_part", [
