@@ -29,7 +29,7 @@ HEADER_SCAN_ROWS = 10  # a title row or two may sit above the header
 MAX_XLSX_PART = 20 * 1024 * 1024   # bytes, one part of an .xlsx, unpacked
 MAX_XLSX_TOTAL = 50 * 1024 * 1024  # bytes, all its parts together, unpacked
 MAX_XLSX_PARTS = 1000              # parts in one .xlsx
-MAX_CELL = 200                     # characters in one cell (a name, a phone list…)
+MAX_CELL = 2000                    # characters in one cell (a name, a phone list, a long 备注)
 MAX_COLUMNS = 200                  # cells in one row, up to its last filled one
 _ODD_FILE_ZH = "表格文件太大或内容异常，请检查后重新导出。"
 

@@ -318,7 +318,7 @@ def test_over_long_cells_and_over_wide_rows_import_nothing(store, tmp_path):
         ri.import_file(store, long_cell, skip_bad_rows=True, actor="staff:S01")
     assert f"第3行第2列的内容太长（超过{roster_file.MAX_CELL}个字）" in e.value.zh
 
-    path = write_csv(tmp_path, [HEADER, GOOD_ROWS[0], "T002," + "x" * 201 + ",retired,,,,,,"])
+    path = write_csv(tmp_path, [HEADER, GOOD_ROWS[0], "T002," + "x" * (roster_file.MAX_CELL + 1) + ",retired,,,,,,"])
     with pytest.raises(InvalidInput, match="longer than"):
         ri.import_file(store, path, skip_bad_rows=True, actor="staff:S01")
 
