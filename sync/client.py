@@ -227,16 +227,21 @@ def _enroll_new(store_path: Path, hub_url: str, code: str, *, label: str,
     staging = staging_dir(store_path)
     staged = staging / store_path.name
     keys = (store_key_path(store_path), key_path(store_path))
+    store = None
     if staged.exists():  # an earlier attempt: its answer was lost, or it stopped half-way
         for moved in keys:  # keys already moved out by a move cut short go back first
             if moved.exists() and not (staging / moved.name).exists():
                 os.replace(moved, staging / moved.name)
-        store = Store.open(staged, clock=clock)
-    elif any(p.exists() for p in keys):
-        raise StoreError(f"{store_path} is missing but its key files are there; refusing to "
-                         "make a new terminal over them",
-                         "这里有终端的密钥文件却没有数据文件，请联系技术人员。")
-    else:
+        try:
+            store = Store.open(staged, clock=clock)
+        except LianxinError:
+            # Killed while being made: it never reached the hub (a store that did opens).
+            shutil.rmtree(staging, ignore_errors=True)
+    if store is None:
+        if any(p.exists() for p in keys):
+            raise StoreError(f"{store_path} is missing but its key files are there; refusing "
+                             "to make a new terminal over them",
+                             "这里有终端的密钥文件却没有数据文件，请联系技术人员。")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True, mode=0o700)
         store = Store.create(staged, clock=clock)

@@ -127,3 +127,14 @@ def test_the_demo_terminals_roster_is_settled_by_itself(demo_hub, demo_store):
     waiting = {(p["type"], p["member_no"]) for p in admin.proposals(storage, DEMO)
                if p["origin"] == demo_store.terminal_id}
     assert waiting == {("member.added", "QS099"), ("member.updated", "QS001")}
+
+
+def test_a_staging_store_killed_while_being_made_is_made_again(demo_hub, tmp_path):
+    storage, url = demo_hub
+    db = tmp_path / "new" / "terminal.db"
+    sc.staging_dir(db).mkdir(parents=True)
+    (sc.staging_dir(db) / db.name).write_bytes(b"")  # what a kill during Store.create leaves
+    code = admin.issue_enroll_code(storage, DEMO)["code"]
+    r = _cli("--db", db, "enroll", "--hub", url, "--code", code)
+    assert r.exit_code == 0, r.output
+    assert _leftovers(db) == ["terminal.db", "terminal.db.ed25519", "terminal.db.key"]
