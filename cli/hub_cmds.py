@@ -54,6 +54,17 @@ def hub_serve(ctx, listen, cert, key):
     server.serve(hub_db_path(), host, port, certfile=cert, keyfile=key)
 
 
+@hub_group.command("migrate-encrypt")
+@click.pass_context
+def hub_migrate_encrypt(ctx):
+    """Encrypt a hub database made before encryption at rest, in place (stop the hub first;
+    back up the new key file apart from the database)."""
+    from sync.hub.storage import encrypt_plain_hub
+
+    kp = encrypt_plain_hub(hub_db_path())
+    click.echo(f"已加密服务中心数据库；密钥文件 {kp}，请与数据库分开备份。")
+
+
 @hub_group.group("branch")
 def hub_branch():
     """Branches served by this hub."""

@@ -42,7 +42,8 @@ def key_path(db_path: Path) -> Path:
     return Path(str(db_path) + ".key")
 
 
-def _read_key(path: Path) -> str:
+def read_key(path: Path) -> str:
+    """The hex key of the database at ``path``, from its key file (:class:`KeyMissing` if none)."""
     kp = key_path(path)
     if not kp.exists():
         raise KeyMissing(f"key file {kp} is missing; the database cannot be opened without it")
@@ -52,7 +53,22 @@ def _read_key(path: Path) -> str:
     return key
 
 
-def _connect(path: Path, key: str) -> sqlcipher3.Connection:
+def new_key_file(path: Path) -> str:
+    """Make the key file of the database at ``path``: a fresh raw 256-bit key, hex, mode 0600.
+
+    Created with ``O_EXCL`` (an existing key file is never overwritten) and fsynced, so the
+    key is on disk before anything is encrypted with it. Returns the key.
+    """
+    key = secrets.token_hex(32)
+    fd = os.open(key_path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return key
+
+
+def connect(path: Path, key: str) -> sqlcipher3.Connection:
     """Open ``path`` with ``key`` without writing anything to it.
 
     The pragmas that write (WAL mode) are set by :func:`_configure`, only once the file is
@@ -69,11 +85,11 @@ def _connect(path: Path, key: str) -> sqlcipher3.Connection:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlcipher3.DatabaseError as e:
         conn.close()
-        raise _open_error(path, e) from e
+        raise open_error(path, e) from e
     return conn
 
 
-def _open_error(path: Path, e: sqlcipher3.DatabaseError) -> StoreError:
+def open_error(path: Path, e: sqlcipher3.DatabaseError) -> StoreError:
     """Name what went wrong when opening: a key that does not fit, or a damaged file."""
     code = getattr(e, "sqlite_errorname", "")
     if code == "SQLITE_NOTADB":
@@ -110,7 +126,7 @@ class Store:
             raise NoStore(f"no terminal database at {path}; run `lianxin enroll --hub URL "
                           "--code CODE` to join a hub's branch, or `lianxin init` to start "
                           "offline")
-        conn = _connect(path, _read_key(path))
+        conn = connect(path, read_key(path))
         store = cls(sqlite_utils.Database(conn), path, clock)
         try:
             # Ours? Checked before anything writes: SQLite takes an empty file for an empty
@@ -122,7 +138,7 @@ class Store:
             migrations.apply(store.db)
         except sqlcipher3.DatabaseError as e:
             conn.close()
-            raise _open_error(path, e) from e
+            raise open_error(path, e) from e
         except BaseException:
             conn.close()
             raise
@@ -141,15 +157,10 @@ class Store:
                 "这台终端已经有数据了，不能重新初始化。",
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_hex(32)
-        fd = os.open(kp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        key = new_key_file(path)
         conn = None
         try:
-            conn = _connect(path, key)
+            conn = connect(path, key)
             _configure(conn, path)
             store = cls(sqlite_utils.Database(conn), path, clock)
             migrations.apply(store.db)

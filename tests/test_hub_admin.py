@@ -10,7 +10,6 @@ linked to it); revoking marks the terminal and is idempotent.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime
 
 import pytest
@@ -19,6 +18,7 @@ from core.clock import CST, FixedClock
 from core.errors import InvalidInput, NotFound
 from sync.hub import admin, open_hub
 from sync.hub.service import code_hash
+from sync.hub.storage import IntegrityError
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_database_settings_and_append_only_log(hub, tmp_path):
     assert again.meta("hub_id") == hub_id
     admin.create_branch(again, code="A", name="甲村党支部")
     for sql in ("UPDATE branch_log SET type = 'x'", "DELETE FROM branch_log"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises(IntegrityError, match="append-only"):
             again.conn.execute(sql)
     again.close()
 

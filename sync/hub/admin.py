@@ -170,7 +170,7 @@ def add_media(storage: HubStorage, branch: str, source: Path, clock=None) -> dic
     source = Path(source)
     h, size = hashlib.sha256(), 0
     media_dir = storage.media_dir
-    media_dir.mkdir(parents=True, exist_ok=True)
+    media_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # files: mkstemp's 0600
     fd, tmp = tempfile.mkstemp(dir=media_dir, prefix=".incoming-")
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
@@ -182,7 +182,7 @@ def add_media(storage: HubStorage, branch: str, source: Path, clock=None) -> dic
             os.fsync(out.fileno())
         sha = h.hexdigest()
         rel = f"{sha[:2]}/{sha}"
-        (media_dir / sha[:2]).mkdir(exist_ok=True)
+        (media_dir / sha[:2]).mkdir(exist_ok=True, mode=0o700)
         os.replace(tmp, media_dir / rel)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

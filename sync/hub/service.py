@@ -15,7 +15,6 @@ Refusals are :class:`~sync.protocol.ProtocolError`; nothing here writes a partia
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ from core.clock import iso
 from .. import protocol
 from ..protocol import ProtocolError
 from . import conflicts
-from .storage import HubStorage
+from .storage import HubStorage, IntegrityError
 
 
 def _now_iso(now_ms: int) -> str:
@@ -142,7 +141,7 @@ def push(storage: HubStorage, caller: Caller, data: dict, now_ms: int) -> dict:
     except ProtocolError as e:
         _note_refusal(storage, caller, e, at)
         raise
-    except sqlite3.IntegrityError as e:  # a race the checks above cannot see
+    except IntegrityError as e:  # a race the checks above cannot see
         raise ProtocolError("event_conflict", str(e)) from e
 
 
@@ -209,7 +208,7 @@ def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str
         with storage.transaction():  # the nonce stays used all the same
             if storage.use_nonce(auth.terminal_id, auth.nonce, auth.time_ms, forget_before):
                 storage.touch_terminal(auth.terminal_id, at, offset)
-        if isinstance(e, sqlite3.IntegrityError):  # a race the checks cannot see
+        if isinstance(e, IntegrityError):  # a race the checks cannot see
             raise ProtocolError("event_conflict", str(e)) from e
         raise
     raise refused

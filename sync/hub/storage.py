@@ -9,6 +9,13 @@
     storage_reconcile.py  the derived tables (sync.hub.conflicts) and report queries
     storage_roster.py     roster and staff queries over the branch log
 
+At rest the database is encrypted like a terminal's (SQLCipher, a raw 256-bit key in
+``<db>.key``; core.store's key-file and connect helpers). The hub's folder is 0700 and
+every file it writes 0600 (database, WAL/SHM, key, media). Opening an existing hub never
+creates a file: a missing or wrong key is a :class:`~core.errors.StoreError`, and a hub
+made before encryption (a plain SQLite file) is refused with the way out,
+``lianxin hub --db FILE migrate-encrypt`` (:func:`encrypt_plain_hub`).
+
 One connection, shared by the server's worker threads under a lock: SQLite has one writer
 at a time anyway, and it makes ``cursor`` order equal commit order, so a pull never skips
 a row that commits later with a smaller cursor. A server database with concurrent writers
@@ -18,12 +25,18 @@ a row that commits later with a smaller cursor. A server database with concurren
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import sqlcipher3
 import sqlite_utils
+
+from core import store as core_store
+from core.errors import StoreError
 
 from .storage_log import PROPOSAL_TYPES, LogQueries
 from .storage_reconcile import ReconcileQueries
@@ -31,8 +44,61 @@ from .storage_roster import RosterQueries
 from .storage_schema import GENESIS, PRAGMAS, migrations, reconcile_migrations
 from .storage_terminals import TerminalQueries
 
-__all__ = ["GENESIS", "PRAGMAS", "PROPOSAL_TYPES", "HubStorage", "migrations",
-           "reconcile_migrations"]
+__all__ = ["GENESIS", "PRAGMAS", "PROPOSAL_TYPES", "HubStorage", "IntegrityError",
+           "PlainHub", "encrypt_plain_hub", "migrations", "reconcile_migrations"]
+
+#: What a constraint or trigger raises on the hub's connection (SQLCipher's, not stdlib's).
+IntegrityError = sqlcipher3.IntegrityError
+
+_PLAIN_HEADER = b"SQLite format 3\x00"
+
+
+class PlainHub(StoreError):
+    """A hub database made before encryption at rest: plain SQLite, to migrate once."""
+
+    zh_default = "服务中心数据库还没有加密，请先运行 lianxin hub --db 文件 migrate-encrypt。"
+
+
+def _sidecars(path: Path) -> tuple[Path, Path]:
+    return Path(str(path) + "-wal"), Path(str(path) + "-shm")
+
+
+def _is_plain_sqlite(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(16) == _PLAIN_HEADER
+
+
+def _private_folder(folder: Path) -> None:
+    """Make ``folder`` (0700) if missing; tighten it to 0700 if it is ours and not shared.
+
+    A sticky, world-writable folder (``/tmp``) or one owned by someone else is left alone:
+    the hub's own files are 0600 whatever the folder.
+    """
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = folder.stat()
+    if st.st_uid == os.getuid() and not st.st_mode & stat.S_ISVTX:
+        os.chmod(folder, 0o700)
+
+
+def _private_files(path: Path) -> None:
+    """0600 on the database, its key and its WAL/SHM (SQLite gives WAL/SHM the db's mode)."""
+    for p in (path, core_store.key_path(path), *_sidecars(path)):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(p.stat().st_mode) != 0o600:
+                os.chmod(p, 0o600)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _migrate_hint(path: Path) -> str:
+    return f"lianxin hub --db {path} migrate-encrypt"
+
 
 
 class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
@@ -48,22 +114,73 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
 
     @classmethod
     def open(cls, path, *, create: bool = True) -> HubStorage:
-        """Open (and with ``create``, make) the hub database at ``path`` and migrate it."""
+        """Open the hub database at ``path`` and migrate it; with ``create``, make a new
+        encrypted one (and its key file) when there is none. Opening an existing one
+        creates no file."""
         path = Path(path)
-        if not create and not path.is_file():
+        if path.is_file():
+            return cls._open_existing(path)
+        if not create:
             raise FileNotFoundError(f"no hub database at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        return cls._create(path)
+
+    @classmethod
+    def _open_existing(cls, path: Path) -> HubStorage:
+        if _is_plain_sqlite(path):
+            raise PlainHub(f"{path} is a plain (unencrypted) hub database made before "
+                           f"encryption at rest; stop the hub, back it up, and run "
+                           f"`{_migrate_hint(path)}` once")
+        conn = core_store.connect(path, core_store.read_key(path))
         try:
-            for pragma in PRAGMAS:
-                conn.execute(pragma)
-            db = sqlite_utils.Database(conn)
-            migrations.apply(db)
-            reconcile_migrations.apply(db)
+            # Ours? Checked before anything writes: an empty or stray file is not a hub.
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                "AND name = 'meta'").fetchone():
+                raise StoreError(f"{path} is not a Lianxin hub database (no meta table)",
+                                 "这个文件不是服务中心数据库。")
+            _private_files(path)
+            cls._configure(conn)
+        except sqlcipher3.DatabaseError as e:
+            conn.close()
+            raise core_store.open_error(path, e) from e
         except BaseException:
             conn.close()
             raise
         return cls(conn, path)
+
+    @classmethod
+    def _create(cls, path: Path) -> HubStorage:
+        kp = core_store.key_path(path)
+        if any(p.exists() for p in (kp, *_sidecars(path))):
+            raise StoreError(f"no hub database at {path} but its key file or WAL files exist; "
+                             "refusing to create a new hub over them (restore the database "
+                             "from backup, or move them away)",
+                             "服务中心数据库不见了，但密钥或日志文件还在，不能新建。")
+        _private_folder(path.parent)
+        # Made here, 0600, so SQLite (which gives WAL/SHM the database's mode) never makes
+        # a world-readable file.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        conn = None
+        try:
+            key = core_store.new_key_file(path)
+            conn = core_store.connect(path, key)
+            cls._configure(conn)
+            _private_files(path)
+        except BaseException:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            for p in (path, kp, *_sidecars(path)):
+                p.unlink(missing_ok=True)
+            raise
+        return cls(conn, path)
+
+    @staticmethod
+    def _configure(conn) -> None:
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        db = sqlite_utils.Database(conn)
+        migrations.apply(db)
+        reconcile_migrations.apply(db)
 
     def close(self) -> None:
         with self._lock:
@@ -121,3 +238,63 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
     def set_meta(self, key: str, value: str) -> None:
         self._run("INSERT INTO meta(key, value) VALUES (?, ?) "
                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+
+
+def encrypt_plain_hub(path) -> Path:
+    """Encrypt a plain (pre-encryption) hub database in place; the hub must be stopped.
+
+    ``sqlcipher_export`` into ``<db>.encrypting`` (0600) under a new key file (or the key
+    file a previous, interrupted run left: it protects nothing yet), fsync, then an atomic
+    rename over the plain file and an fsync of the folder. A crash at any point leaves
+    either the plain database (run again) or the encrypted one with its key. Returns the
+    key file's path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"no hub database at {path}", "找不到服务中心数据库。")
+    if not _is_plain_sqlite(path):
+        raise StoreError(f"{path} is not a plain SQLite database (already encrypted?)",
+                         "这个数据库已经加密了，不需要迁移。")
+    kp = core_store.key_path(path)
+    key = core_store.read_key(path) if kp.exists() else core_store.new_key_file(path)
+    tmp = Path(str(path) + ".encrypting")
+    for p in (tmp, *_sidecars(tmp)):
+        p.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    src = sqlcipher3.connect(str(path), isolation_level=None)  # no key: reads plain SQLite
+    try:
+        src.execute("PRAGMA busy_timeout = 10000")
+        if src.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                       "AND name = 'meta'").fetchone() is None:
+            raise StoreError(f"{path} is not a Lianxin hub database (no meta table)",
+                             "这个文件不是服务中心数据库。")
+        src.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        version = src.execute("PRAGMA user_version").fetchone()[0]
+        hub_id = src.execute("SELECT value FROM meta WHERE key = 'hub_id'").fetchone()
+        src.execute("ATTACH DATABASE ? AS encrypted KEY \"x'" + key + "'\"", [str(tmp)])
+        src.execute("SELECT sqlcipher_export('encrypted')")
+        src.execute(f"PRAGMA encrypted.user_version = {int(version)}")
+        src.execute("DETACH DATABASE encrypted")
+    except BaseException:
+        src.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    src.close()
+    check = core_store.connect(tmp, key)  # the copy opens with the key and holds the hub
+    try:
+        ok = check.execute("PRAGMA integrity_check").fetchone()[0]
+        copied = check.execute("SELECT value FROM meta WHERE key = 'hub_id'").fetchone()
+        if ok != "ok" or copied != hub_id:
+            raise StoreError(f"{tmp}: the encrypted copy does not check ({ok}); "
+                             f"{path} was not changed")
+    finally:
+        check.close()
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    for p in _sidecars(path):
+        p.unlink(missing_ok=True)
+    _private_files(path)
+    _fsync_dir(path.parent)
+    _private_folder(path.parent)
+    return kp

@@ -1,8 +1,8 @@
 """The hub's tables and database settings: its two migration sets, as data.
 
-Part of :mod:`sync.hub.storage` (which opens the database and applies these). Plain SQLite
-(stdlib ``sqlite3``; the hub holds no key of its own and is not encrypted at rest, unlike a
-terminal), WAL mode with ``synchronous=FULL`` so a committed batch survives a power cut.
+Part of :mod:`sync.hub.storage` (which opens the database and applies these). SQLCipher,
+encrypted at rest like a terminal (its key file beside it; see :mod:`sync.hub.storage`),
+WAL mode with ``synchronous=FULL`` so a committed batch survives a power cut.
 
 Migration set ``hub`` (the record; ``branch_log`` and ``terminal_audit`` are append-only):
 
