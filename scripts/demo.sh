@@ -21,6 +21,8 @@ $BIN/lianxin --db "$DB" voice prerender
 HUB_DB=$DIR/hub.db
 HUB_LISTEN=${HUB_LISTEN:-127.0.0.1:8440}
 [ -e "$HUB_DB" ] || $BIN/lianxin hub --db "$HUB_DB" demo > /dev/null
+# A demo hub made before the hub was encrypted at rest: encrypt it once.
+[ -e "$HUB_DB.key" ] || $BIN/lianxin hub --db "$HUB_DB" migrate-encrypt
 $BIN/lianxin hub --db "$HUB_DB" serve --listen "$HUB_LISTEN" > "$DIR/hub.log" 2>&1 &
 HUB_PID=$!
 # 4. The phone line alongside, on loopback (point a PBX or an FXO/GSM gateway at it for real).
