@@ -9,6 +9,7 @@ what it holds for the terminal:
     check_events / check_audit          seq continuity, no rewritten past, the audit chain
     check_pairing                       every new event travels with its audit entry
     check_branch_events                 a terminal creates only its own branch
+    check_payloads                      what an event says of its sender, branch and money
 
 The audit chain's hash is core.audit.entry_hash, imported rather than copied, so the hub
 recomputes exactly what the terminal wrote.
@@ -284,3 +285,81 @@ def check_branch_events(new_events: list[dict], branch_code: str) -> None:
             if code != branch_code:
                 raise ProtocolError("wrong_branch", f"event {ev['seq']} creates branch {code!r}, "
                                     f"the terminal is enrolled in {branch_code!r}")
+
+
+# Payload fields that name a branch, in what core writes (branch.created, branch.policy_set
+# carry ``code``); any event of a terminal naming one names the terminal's own branch.
+_BRANCH_FIELDS = ("code", "branch", "branch_code")
+
+
+def _show(value) -> str:
+    """A value from a payload, as a refusal's detail shows it (escaped, and short)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_payloads(new_events: list[dict], payloads: list, terminal_id: str,
+                   branch_code: str) -> list[tuple[str, object, int]]:
+    """What the signed sender's new events say of themselves: a ``terminal_id`` field is
+    the signer's (422 ``foreign_terminal``), a branch field the terminal's branch (422
+    ``foreign_branch``), and a regular ``dues.dues`` payment's amounts are whole,
+    non-negative fen whose months add up to its amount (422 ``bad_amount``; every
+    ``dues.*`` amount is a whole number). ``payloads`` are the new events' parsed payloads
+    (``Batch.payloads``, the same order). A payload that is not an object is left as it is
+    (the hub stores it; reconciliation does not read it).
+
+    Returns each ``dues.*`` event's (receipt number, entry id, seq), for the hub to check
+    against the receipts it holds (receipts repeated within the batch are refused here, 409
+    ``receipt_conflict``). Whether a payment matches the member's amount for those months is
+    not checked here."""
+    receipts: list[tuple[str, object, int]] = []
+    seen: dict[str, object] = {}
+    for ev, p in zip(new_events, payloads, strict=True):
+        if type(p) is not dict:
+            continue
+        if "terminal_id" in p and p["terminal_id"] != terminal_id:
+            raise ProtocolError("foreign_terminal", f"event {ev['seq']} ({ev['type']}) names "
+                                f"terminal {_show(p['terminal_id'])}, signed by {terminal_id!r}")
+        for key in _BRANCH_FIELDS:
+            if key in p and p[key] != branch_code:
+                raise ProtocolError("foreign_branch", f"event {ev['seq']} ({ev['type']}) names "
+                                    f"branch {_show(p[key])} in {key!r}, the terminal is "
+                                    f"enrolled in {branch_code!r}")
+        type_ = ev["type"]
+        if not type_.startswith("dues."):
+            continue
+        if type_ == "dues.dues":
+            _check_dues_amounts(ev, p)
+        elif "amount_fen" in p and type(p["amount_fen"]) is not int:
+            raise ProtocolError("bad_amount", f"event {ev['seq']} ({type_}): amount_fen "
+                                f"{_show(p['amount_fen'])} is not a whole number of fen")
+        receipt = p.get("receipt_no")
+        if type(receipt) is str:
+            entry = p.get("entry_id")
+            if receipt in seen and seen[receipt] != entry:
+                raise ProtocolError("receipt_conflict", f"event {ev['seq']} ({type_}) repeats "
+                                    f"receipt {_show(receipt)} of another entry in the batch")
+            seen[receipt] = entry
+            receipts.append((receipt, entry, ev["seq"]))
+    return receipts
+
+
+def _check_dues_amounts(ev: dict, p: dict) -> None:
+    amount, months = p.get("amount_fen"), p.get("month_amounts")
+    where = f"event {ev['seq']} (dues.dues)"
+    if type(amount) is not int or amount < 0:
+        raise ProtocolError("bad_amount", f"{where}: amount_fen {_show(amount)} is not a "
+                            "whole, non-negative number of fen")
+    if type(months) is not list or not months:
+        raise ProtocolError("bad_amount", f"{where}: month_amounts must list the months paid")
+    total, named = 0, set()
+    for item in months:
+        if (type(item) is not list or len(item) != 2 or type(item[0]) is not str
+                or type(item[1]) is not int or item[1] < 0 or item[0] in named):
+            raise ProtocolError("bad_amount", f"{where}: month amount {_show(item)} is not a "
+                                "[month, whole non-negative fen] of a month not listed before")
+        named.add(item[0])
+        total += item[1]
+    if total != amount:
+        raise ProtocolError("bad_amount", f"{where}: amount_fen {amount} differs from its "
+                            f"months' sum {total}")

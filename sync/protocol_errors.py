@@ -41,6 +41,16 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     "audit_chain_broken": (409, "the audit chain does not verify", "留痕记录被改动过，已拒绝。"),
     "journal_mismatch": (409, "the events do not match their audit entries",
                          "记录和留痕对不上，已拒绝。"),
+    "receipt_conflict": (409, "a payment's receipt number is already held for another entry "
+                         "of this terminal",
+                         "收款收据号重复，服务中心已拒收这批记录，请联系服务中心。"),
+    "foreign_terminal": (422, "an event names another terminal than the one that signed the push",
+                         "终端发来的记录不符合规定，已被服务中心拒收，请联系服务中心。"),
+    "foreign_branch": (422, "an event names another branch than the terminal's",
+                       "终端发来的记录不符合规定，已被服务中心拒收，请联系服务中心。"),
+    "bad_amount": (422, "a payment's amounts are not whole, non-negative fen adding up to its "
+                   "amount",
+                   "终端发来的收款金额不对，已被服务中心拒收，请联系服务中心。"),
     "range_not_satisfiable": (416, "the requested range is outside the file",
                               "下载位置不对。"),
     "too_many_requests": (429, "too many enrollment attempts from this address; retry later",

@@ -2,9 +2,10 @@
 
     authenticate   signature, time window, replay window, revocation
     enroll         one-time code -> terminal bound to a branch
-    push           a batch checked (sync.protocol) and applied in one transaction, with
-                   the reconciliation it brings (sync.hub.conflicts: double payments
-                   flagged, roster edits held as proposals)
+    push           a batch checked (sync.protocol: continuity, the audit chain, and what
+                   each event says of its signed sender, branch and money) and applied in
+                   one transaction, with the reconciliation it brings (sync.hub.conflicts:
+                   double payments flagged, roster edits held as proposals)
     signed_push    authenticate + push of one request, in one transaction
     pull           a page of the terminal's own branch log
     media          a content-addressed file the terminal's branch may fetch
@@ -15,6 +16,7 @@ Refusals are :class:`~sync.protocol.ProtocolError`; nothing here writes a partia
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +26,8 @@ from .. import protocol
 from ..protocol import ProtocolError
 from . import conflicts
 from .storage import HubStorage, IntegrityError
+
+log = logging.getLogger("lianxin.hub")
 
 
 def _now_iso(now_ms: int) -> str:
@@ -224,8 +228,11 @@ def _read_batch(data: dict) -> tuple[protocol.Batch, int | None]:
 
 
 def _note_refusal(storage: HubStorage, caller: Caller, e: ProtocolError, at: str) -> None:
-    """A rule refusal (409) is kept for operators and tells the terminal where to resume."""
-    if e.status == 409:
+    """A rule refusal (409, or 422 for what an event says) is logged, kept for operators and
+    tells the terminal where to resume."""
+    if e.status in (409, 422):
+        log.warning("push from terminal %s (branch %s) refused: %s", caller.terminal_id,
+                    caller.branch, e.message if e.code in e.message else f"{e.code}: {e.message}")
         storage.note_refusal(caller.terminal_id, e.code, at)
         t = storage.get_terminal(caller.terminal_id)
         e.extra.setdefault("stored_seq", t["stored_seq"])
@@ -248,9 +255,26 @@ def _check_batch(storage: HubStorage, caller: Caller,
                                        batch.hashes)
     protocol.check_pairing(events, entries, new_events, new_entries, batch.named)
     protocol.check_branch_events(new_events, caller.branch)
+    # New events are the batch's last ones (check_events): so are their payloads.
+    receipts = protocol.check_payloads(new_events, batch.payloads[len(events) - len(new_events):],
+                                       caller.terminal_id, caller.branch)
     if storage.event_id_exists([e["event_id"] for e in new_events]):
         raise ProtocolError("event_conflict")
+    if receipts:
+        _check_receipts(storage, caller, receipts)
     return new_events, new_entries
+
+
+def _check_receipts(storage: HubStorage, caller: Caller,
+                    receipts: list[tuple[str, object, int]]) -> None:
+    """A receipt number names one entry of its terminal: one the hub holds for another
+    entry refuses the batch (409 ``receipt_conflict``)."""
+    held = storage.receipt_entries(caller.terminal_id, [r for r, _, _ in receipts])
+    for receipt, entry, seq in receipts:
+        others = [e for e in held.get(receipt, ()) if e != entry]
+        if others:
+            raise ProtocolError("receipt_conflict", f"event {seq} gives receipt {receipt!r}, "
+                                f"which the hub holds for entry {others[0]!r}")
 
 
 def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,

@@ -39,6 +39,18 @@ class ReconcileQueries:
                  for m, a in p.get("month_amounts") or []])
         return True
 
+    def receipt_entries(self, terminal_id: str, receipts: list[str]) -> dict[str, list[str]]:
+        """Of ``receipts``, those the hub's ledger holds for ``terminal_id``: receipt number
+        -> the entry ids under it."""
+        out: dict[str, list[str]] = {}
+        for i in range(0, len(receipts), 500):
+            chunk = receipts[i:i + 500]
+            for row in self._all(
+                    "SELECT receipt_no, entry_id FROM hub_ledger WHERE terminal_id = ? AND "
+                    f"receipt_no IN ({','.join('?' * len(chunk))})", [terminal_id, *chunk]):
+                out.setdefault(row["receipt_no"], []).append(row["entry_id"])
+        return out
+
     def live_dues(self, branch: str, member_no: str, month: str) -> list[dict]:
         """The dues entries paying ``member_no``'s ``month`` that no correction reverses."""
         return self._all(

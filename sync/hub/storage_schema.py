@@ -162,3 +162,9 @@ def m002_proposal_settled(db):
     db.execute("DROP TABLE proposal")
     db.execute("ALTER TABLE proposal_new RENAME TO proposal")
     db.execute("CREATE INDEX proposal_branch ON proposal(branch, status)")
+
+
+@reconcile_migrations()
+def m003_ledger_receipt(db):
+    """A push's receipt numbers are looked up per terminal (``sync.hub.service``)."""
+    db.execute("CREATE INDEX hub_ledger_receipt ON hub_ledger(terminal_id, receipt_no)")

@@ -1,0 +1,210 @@
+"""A properly enrolled terminal that lies: validation at push, against the signed sender.
+
+The terminal here holds a valid key and a valid audit chain; its journal was written
+straight into the store (``store.record`` inside ``store.transaction()``, as core does), so
+everything the hub checked before — signature, seq continuity, the chain, pairing — passes.
+What the events *say* is refused at push, the whole batch with nothing of it applied:
+
+* a ``branch.policy_set`` naming another branch (422 ``foreign_branch``): before, the hub
+  stored it and every other terminal's pull failed with ForeignBranch;
+* a ``dues.dues`` carrying another terminal's ``terminal_id`` (422 ``foreign_terminal``):
+  before, the hub report credited that terminal with the cash;
+* a ``dues.*`` with a receipt number the hub holds for another entry of the terminal (409
+  ``receipt_conflict``);
+* a ``dues.dues`` whose amount is not the sum of its months (422 ``bad_amount``).
+
+Each time the refusal is on record for the operator (``admin.list_terminals``), its reason
+is in the hub's log, and another terminal of the branch keeps syncing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+import pytest
+
+from core.clock import CST, FixedClock
+from core.store import Store
+from sync import client as sc
+from sync import protocol
+from sync.hub import admin, report
+
+DEMO = "DEMO-QSC"
+MONTH = "2026-11"
+
+
+@pytest.fixture
+def hub(hub_storage, hub_server):
+    admin.load_demo(hub_storage, people=True)  # an empty terminal gets the roster
+    admin.create_branch(hub_storage, code="TEST", name="测试村党支部", township="青石镇")
+    return hub_server(hub_storage)
+
+
+@pytest.fixture
+def liar(hub, demo_store):
+    """The demo terminal, enrolled in its branch and synced once: honest so far."""
+    _enroll(hub, demo_store)
+    sc.sync_once(demo_store)
+    return demo_store
+
+
+@pytest.fixture
+def honest(hub, tmp_path):
+    """A second terminal of the branch, enrolled empty and synced once."""
+    s = Store.create(tmp_path / "honest" / "terminal.db",
+                     clock=FixedClock(datetime(2026, 11, 30, 9, 0, tzinfo=CST)))
+    _enroll(hub, s)
+    sc.sync_once(s)
+    yield s
+    s.close()
+
+
+def _enroll(hub, store: Store, branch_code: str = DEMO) -> None:
+    code = admin.issue_enroll_code(hub.storage, branch_code)["code"]
+    sc.enroll(store.path, hub.url, code)
+
+
+def _state(hub) -> tuple:
+    """What a refused batch must not change: the branch log, the report, terminals' marks."""
+    log = hub.storage.log_for_branch(DEMO)
+    marks = sorted((t["terminal_id"], t["stored_seq"], t["audit_seq"])
+                   for t in hub.storage.list_terminals(DEMO))
+    rep = report.build(hub.storage, DEMO, MONTH)
+    rep.pop("terminals", None)  # last-seen times move with every request
+    return len(log), log[-1]["cursor"], marks, json.dumps(rep, sort_keys=True, default=str)
+
+
+def _a_payment(store: Store) -> dict:
+    row = store.one("SELECT payload FROM journal WHERE type = 'dues.dues' ORDER BY seq DESC "
+                    "LIMIT 1")
+    return json.loads(row["payload"])
+
+
+def _write(store: Store, type_: str, payload: dict) -> None:
+    with store.transaction():
+        store.record(type_, payload, actor="staff:S02",
+                     subject=f"member:{payload.get('member_no', '')}")
+
+
+def _assert_refused(hub, liar: Store, honest: Store, before: tuple, code: str,
+                    status: int) -> None:
+    with pytest.raises(sc.SyncError) as e:
+        sc.sync_once(liar)
+    assert (e.value.code, e.value.status) == (code, status)
+    assert e.value.zh == protocol.ERRORS[code][2] and "服务中心" in e.value.zh
+    assert _state(hub) == before
+    [row] = [t for t in admin.list_terminals(hub.storage, DEMO)
+             if t["terminal_id"] == liar.terminal_id]
+    assert row["chain"] == f"refused: {code}" and row["last_refusal_at"]
+    hub.stop()  # the log is flushed; the reason is there in English
+    log = hub.proc.log_path.read_text(errors="replace")
+    assert f"push from terminal {liar.terminal_id}" in log and f"refused: {code}:" in log
+    hub.start()
+    # Refused again on the next try, with nothing applied either.
+    with pytest.raises(sc.SyncError) as e:
+        sc.sync_once(liar)
+    assert e.value.code == code and _state(hub) == before
+    # The branch's other terminal keeps syncing, and a new one gets the whole roster.
+    sc.sync_once(honest)
+    members = honest.one("SELECT count(*) AS n FROM member")["n"]
+    assert members > 0
+
+
+def test_a_policy_naming_another_branch_is_refused(hub, liar, honest, tmp_path):
+    before = _state(hub)
+    _write(liar, "branch.policy_set", {"code": "TEST", "back_pay_limit": 1,
+                                       "pay_ahead_limit": 1})
+    _assert_refused(hub, liar, honest, before, "foreign_branch", 422)
+    newcomer = Store.create(tmp_path / "new" / "terminal.db",
+                            clock=FixedClock(datetime(2026, 11, 30, 9, 0, tzinfo=CST)))
+    try:
+        _enroll(hub, newcomer)
+        sc.sync_once(newcomer)
+        assert newcomer.one("SELECT count(*) AS n FROM member")["n"] == \
+            honest.one("SELECT count(*) AS n FROM member")["n"] > 0
+    finally:
+        newcomer.close()
+
+
+def test_a_payment_naming_another_terminal_is_refused(hub, liar, honest):
+    before = _state(hub)
+    p = _a_payment(liar)
+    p.update(entry_id=str(uuid.uuid4()), receipt_no=p["receipt_no"][:-5] + "99999",
+             terminal_id=honest.terminal_id, amount_fen=5_000_000,
+             month_amounts=[[MONTH, 5_000_000]], months=[MONTH])
+    _write(liar, "dues.dues", p)
+    _assert_refused(hub, liar, honest, before, "foreign_terminal", 422)
+    cash = report.build(hub.storage, DEMO, MONTH)
+    assert "5000000" not in json.dumps(cash)
+
+
+def test_a_receipt_number_already_held_is_refused(hub, liar, honest):
+    before = _state(hub)
+    p = _a_payment(liar)  # pushed already: the hub holds its receipt number
+    p.update(entry_id=str(uuid.uuid4()))
+    _write(liar, "dues.dues", p)
+    _assert_refused(hub, liar, honest, before, "receipt_conflict", 409)
+
+
+def test_a_payment_whose_months_do_not_add_up_is_refused(hub, liar, honest):
+    before = _state(hub)
+    p = _a_payment(liar)
+    p.update(entry_id=str(uuid.uuid4()), receipt_no=p["receipt_no"][:-5] + "99998",
+             amount_fen=5_000_000)
+    _write(liar, "dues.dues", p)
+    _assert_refused(hub, liar, honest, before, "bad_amount", 422)
+
+
+# -- the rules themselves (sync.protocol.check_payloads) -------------------------------
+
+def _ev(type_: str, seq: int = 1) -> dict:
+    return {"seq": seq, "type": type_}
+
+
+def _dues(**kw) -> dict:
+    p = {"entry_id": "e1", "receipt_no": "R-1", "terminal_id": "T1", "amount_fen": 3000,
+         "month_amounts": [["2026-10", 1500], ["2026-11", 1500]]}
+    return {**p, **kw}
+
+
+@pytest.mark.parametrize("payload", [
+    _dues(amount_fen=-3000, month_amounts=[["2026-10", -1500], ["2026-11", -1500]]),
+    _dues(amount_fen=3000.0),
+    _dues(amount_fen=True, month_amounts=[["2026-10", 1]]),
+    _dues(month_amounts=[["2026-10", 1500.0], ["2026-11", 1500]]),
+    _dues(month_amounts=[["2026-10", 3500], ["2026-11", -500]]),
+    _dues(month_amounts=[["2026-10", 1500], ["2026-10", 1500]]),
+    _dues(month_amounts=[]),
+    _dues(month_amounts=None),
+    _dues(amount_fen=3001),
+])
+def test_regular_dues_amounts_are_whole_non_negative_fen_adding_up(payload):
+    with pytest.raises(protocol.ProtocolError) as e:
+        protocol.check_payloads([_ev("dues.dues")], [payload], "T1", "B1")
+    assert (e.value.code, e.value.status) == ("bad_amount", 422)
+
+
+def test_payload_rules_pass_what_core_writes_and_refuse_the_rest():
+    ok = [_dues(), _dues(entry_id="e2", receipt_no="R-2", kind="voluntary", month_amounts=[]),
+          {"code": "B1", "back_pay_limit": 3}, {"terminal_id": "T1", "session_id": "s"},
+          "not an object"]
+    types = ["dues.dues", "dues.voluntary", "branch.policy_set", "study.session", "x.y"]
+    events = [_ev(t, i) for i, t in enumerate(types, start=1)]
+    assert protocol.check_payloads(events, ok, "T1", "B1") == [("R-1", "e1", 1), ("R-2", "e2", 2)]
+    for type_, payload, code in [
+        ("study.session", {"terminal_id": "T2"}, "foreign_terminal"),
+        ("call.recorded", {"terminal_id": None}, "foreign_terminal"),
+        ("notice.posted", {"branch": "B2"}, "foreign_branch"),
+        ("member.added", {"branch_code": "B2"}, "foreign_branch"),
+        ("dues.correction", _dues(amount_fen="-3000"), "bad_amount"),
+    ]:
+        with pytest.raises(protocol.ProtocolError) as e:
+            protocol.check_payloads([_ev(type_)], [payload], "T1", "B1")
+        assert e.value.code == code, (type_, payload)
+    # One receipt number for two entries within one batch.
+    with pytest.raises(protocol.ProtocolError) as e:
+        protocol.check_payloads([_ev("dues.dues", 1), _ev("dues.dues", 2)],
+                                [_dues(), _dues(entry_id="e2")], "T1", "B1")
+    assert (e.value.code, e.value.status) == ("receipt_conflict", 409)
