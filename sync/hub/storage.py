@@ -44,6 +44,8 @@ from .storage_roster import RosterQueries
 from .storage_schema import GENESIS, PRAGMAS, migrations, reconcile_migrations
 from .storage_terminals import TerminalQueries
 
+HUB_CACHE_KIB = 65536
+
 __all__ = ["GENESIS", "PRAGMAS", "PROPOSAL_TYPES", "HubStorage", "IntegrityError",
            "PlainHub", "encrypt_plain_hub", "migrations", "reconcile_migrations"]
 
@@ -178,6 +180,9 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
     def _configure(conn) -> None:
         for pragma in PRAGMAS:
             conn.execute(pragma)
+        # Encrypted pages are decrypted on every cache miss: a 64 MiB page cache keeps the
+        # hot indexes (event ids, the branch log's tail) decrypted across requests.
+        conn.execute(f"PRAGMA cache_size = -{HUB_CACHE_KIB}")
         db = sqlite_utils.Database(conn)
         migrations.apply(db)
         reconcile_migrations.apply(db)
