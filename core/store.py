@@ -68,6 +68,15 @@ def new_key_file(path: Path) -> str:
     return key
 
 
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (the directory entry itself)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def connect(path: Path, key: str) -> sqlcipher3.Connection:
     """Open ``path`` with ``key`` without writing anything to it.
 

@@ -221,7 +221,7 @@ def staging_dir(store_path: Path) -> Path:
 def _enroll_new(store_path: Path, hub_url: str, code: str, *, label: str,
                 session: requests.Session | None, clock) -> dict:
     from core.errors import StoreError
-    from core.store import Store
+    from core.store import Store, fsync_dir
     from core.store import key_path as store_key_path
 
     staging = staging_dir(store_path)
@@ -261,7 +261,7 @@ def _enroll_new(store_path: Path, hub_url: str, code: str, *, label: str,
     names = sorted((p.name for p in staging.iterdir()), key=lambda n: n == store_path.name)
     for name in names:
         os.replace(staging / name, store_path.parent / name)
-    _fsync_dir(store_path.parent)
+    fsync_dir(store_path.parent)
     staging.rmdir()
     return result
 
@@ -278,14 +278,6 @@ def _enrolled_result(store) -> dict:
         info = {"code": code, "name": code, "township": ""}
     return {"terminal_id": store.terminal_id, "hub_id": store.meta("sync.hub_id"),
             "branch": info, "protocol": protocol.PROTOCOL_VERSION}
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def open_client(store, *, session: requests.Session | None = None, **kw) -> HubClient:

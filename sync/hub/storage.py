@@ -90,14 +90,6 @@ def _private_files(path: Path) -> None:
                 os.chmod(p, 0o600)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _migrate_hint(path: Path) -> str:
     return f"lianxin hub --db {path} migrate-encrypt"
 
@@ -300,6 +292,6 @@ def encrypt_plain_hub(path) -> Path:
     for p in _sidecars(path):
         p.unlink(missing_ok=True)
     _private_files(path)
-    _fsync_dir(path.parent)
+    core_store.fsync_dir(path.parent)
     _private_folder(path.parent)
     return kp
