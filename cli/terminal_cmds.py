@@ -9,7 +9,7 @@ import click
 from core import audit, branch, consent, dues, members, notices, outbox, study
 from core.store import Store
 
-from .shared import cli_actor, emit, pass_ctx
+from .shared import cli_actor, confirm_staff, emit, pass_ctx
 
 
 def summary(store) -> dict:
@@ -97,6 +97,21 @@ def staff_add(ctx, staff_no, name, role):
     pin = click.prompt("密码 (PIN, 4-6 digits)", hide_input=True, confirmation_prompt=True)
     branch.add_staff(ctx.store(), staff_no=staff_no, name=name, role=role, pin=pin, actor=cli_actor())
     click.echo(f"已添加工作人员 {staff_no} {name}")
+
+
+@staff_group.command("set-pin")
+@click.argument("staff_no")
+@pass_ctx
+def staff_set_pin(ctx, staff_no):
+    """Change a staff PIN (the current one first); works here at once, elsewhere once the hub accepts."""
+    from core import pins
+
+    confirm_staff(ctx, staff_no)  # the current PIN; wrong tries count toward the lockout
+    pin = click.prompt("新密码 (new PIN)", hide_input=True, confirmation_prompt=True)
+    pins.set_pin(ctx.store(), "staff", staff_no, pin, actor=f"staff:{staff_no}")
+    enrolled = ctx.store().meta("sync.branch")
+    click.echo("密码已修改，本机马上可用。" + ("同步后交乡镇服务中心确认，确认后其他终端也可用。"
+                                              if enrolled else ""))
 
 
 @staff_group.command("list")

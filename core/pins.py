@@ -112,6 +112,7 @@ def set_pin(store, kind: str, number: str, pin: str, *, actor: str) -> None:
             f"updated_at = ? WHERE {key} = ?", [hashed, iso(store.now()), number])
         if cur.rowcount != 1:
             raise NotFound(f"no {kind} {number}")
-        # The argon2 hash travels (so the PIN works on the branch's other terminals); the PIN never does.
+        # The argon2 hash travels, the PIN never does. Once enrolled it is a proposal at the
+        # hub (core.events): it holds here at once, elsewhere when the operator accepts.
         store.record(f"{kind}.pin_set", {key: number, "pin_hash": hashed}, actor=actor,
                      subject=f"{kind}:{number}")

@@ -19,9 +19,13 @@ What it never does:
   here yet (a payment of a member whose addition the hub operator has not accepted yet)
   is kept ``waiting`` and applied once its member arrives.
 
-Mutable rows (member, staff, branch policy, yearly amount) follow "newest wins" by the
-event's time against the row's ``updated_at``/``set_at``, so an older remote change does
-not undo a newer local one. Ledger rows are append-only and keep their entry id, receipt
+Mutable rows (member, staff, branch policy, yearly amount) are the hub's (core.events):
+they follow the hub's log order, each pulled event overwriting what the row held — a
+terminal's ``at`` decides nothing (a fast clock once let a terminal's policy win for good).
+A change made here (a PIN, a roster edit: a proposal at the hub) holds here until the hub's
+next word on that record. Only the hub's events and the shared terminal facts are applied;
+a terminal's event of another kind (an older hub passed some on) is kept ``skipped``.
+Ledger rows are append-only and keep their entry id, receipt
 number and terminal id. Study sessions are upserted by session id (union across
 terminals; a finished sitting stays finished).
 """
@@ -30,10 +34,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 
-from . import audit, consent, members
+from . import audit, consent, events, members
 from .clock import iso
 from .errors import LianxinError
 
@@ -70,19 +73,6 @@ def missing_media(store) -> list[str]:
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-def _when(text) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _newer(at: str, stamp: str | None) -> bool:
-    """Does an event made at ``at`` win over a row last changed at ``stamp``?"""
-    a, b = _when(at), _when(stamp)
-    return b is None or (a is not None and a >= b)
-
 
 def _need_member(store, member_no) -> None:
     if not isinstance(member_no, str) or not member_no:
@@ -127,7 +117,7 @@ def _branch(store, p: dict, at: str, ctx: dict) -> None:
             "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             [code, p.get("name") or code, p.get("township") or "", *limits, at])
         store.set_meta("branch_code", code)
-    elif _newer(at, row["updated_at"]):
+    else:
         if "name" in p:
             store.db.execute("UPDATE branch SET name = ?, township = ? WHERE code = ?",
                              [p["name"], p.get("township") or "", code])
@@ -142,7 +132,7 @@ def _staff_added(store, p: dict, at: str, ctx: dict) -> None:
             "INSERT INTO staff(staff_no, name, role, pin_hash, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [p["staff_no"], p["name"], p["role"], p["pin_hash"], at, at])
-    elif _newer(at, row["updated_at"]):
+    else:
         store.db.execute("UPDATE staff SET name = ?, role = ?, pin_hash = ?, updated_at = ? "
                          "WHERE staff_no = ?",
                          [p["name"], p["role"], p["pin_hash"], at, p["staff_no"]])
@@ -155,7 +145,7 @@ def _pin_set(store, p: dict, at: str, ctx: dict) -> None:
         if table == "member":
             raise _Wait(f"member {p[key]} not here yet")
         raise _Skip(f"no staff {p[key]}")
-    if _newer(at, row["updated_at"]) and p.get("pin_hash"):
+    if p.get("pin_hash"):
         store.db.execute(f"UPDATE {table} SET pin_hash = ?, updated_at = ? WHERE {key} = ?",
                          [p["pin_hash"], at, p[key]])
 
@@ -171,7 +161,7 @@ def _member_added(store, p: dict, at: str, ctx: dict) -> None:
              int(bool(p.get("probation"))), p["dues_from"], p.get("pin_hash"), at, at])
         _rename(store, no, name, new=True)
         _set_phones(store, no, p.get("phones"))
-    elif _newer(at, row["updated_at"]):
+    else:
         initials = _rename(store, no, name, new=False)
         store.db.execute(
             "UPDATE member SET name = ?, initials = ?, category = ?, joined = ?, probation = ?, "
@@ -192,9 +182,6 @@ def _member_added(store, p: dict, at: str, ctx: dict) -> None:
 def _member_updated(store, p: dict, at: str, ctx: dict) -> None:
     no = p["member_no"]
     _need_member(store, no)
-    if not _newer(at, store.one("SELECT updated_at FROM member WHERE member_no = ?",
-                                [no])["updated_at"]):
-        return
     if "name" in p:
         initials = _rename(store, no, p["name"], new=False)
         store.db.execute("UPDATE member SET name = ?, initials = ? WHERE member_no = ?",
@@ -211,9 +198,6 @@ def _member_updated(store, p: dict, at: str, ctx: dict) -> None:
 def _rate_fixed(store, p: dict, at: str, ctx: dict) -> None:
     no, year = p["member_no"], int(p["year"])
     _need_member(store, no)
-    row = store.one("SELECT set_at FROM dues_rate WHERE member_no = ? AND year = ?", [no, year])
-    if row is not None and not _newer(at, row["set_at"]):
-        return
     store.db.execute(
         "INSERT INTO dues_rate(member_no, year, monthly_fen, rule, base_fen, hardship_ref, "
         "hardship_reason, set_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -326,6 +310,9 @@ def _apply_one(store, ev: dict, ctx: dict) -> tuple[str, str | None]:
     handler = HANDLERS.get(ev["type"])
     if handler is None:
         return "skipped", f"unknown event type {ev['type']!r}"
+    if ev["origin"] != "hub" and ev["type"] not in events.SHARED_TYPES:
+        # A hub before core.events passed these on; a terminal proposes, the hub decides.
+        return "skipped", f"not a terminal's to share: {ev['type']} from {ev['origin']}"
     try:
         payload = json.loads(ev["payload"])
         if not isinstance(payload, dict):

@@ -26,7 +26,7 @@ from typing import Any
 import sqlcipher3
 import sqlite_utils
 
-from . import audit
+from . import audit, events
 from .clock import default_clock, iso
 from .errors import KeyMissing, NoStore, StoreError, WrongKey
 from .schema import migrations
@@ -259,6 +259,7 @@ class Store:
         """Append a journal event and its audit entry. Call inside :meth:`transaction`."""
         if not self.db.conn.in_transaction:
             raise RuntimeError("Store.record must be called inside Store.transaction()")
+        events.check_local(self, event_type)
         event_id = str(uuid.uuid4())
         at = iso(self.now())
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

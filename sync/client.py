@@ -200,7 +200,9 @@ def _enroll_store(store, hub_url: str, code: str, *, label: str,
     key = _load_or_make_key(key_path(store.path))
     client = HubClient(hub_url, terminal_id=store.terminal_id, key=key, session=session)
     body = {"code": code, "terminal_id": store.terminal_id,
-            "public_key": protocol.public_key_b64(key), "label": label}
+            "public_key": protocol.public_key_b64(key), "label": label,
+            # What the journal holds now was written before enrollment (core.events).
+            "journal_seq": outbox.head_seq(store)}
     if store.meta("branch_code"):
         body["branch_code"] = store.meta("branch_code")
     result = client.request("POST", "/v1/enroll", body=body).json()

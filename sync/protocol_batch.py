@@ -9,6 +9,7 @@ what it holds for the terminal:
     check_events / check_audit          seq continuity, no rewritten past, the audit chain
     check_pairing                       every new event travels with its audit entry
     check_branch_events                 a terminal creates only its own branch
+    check_authority                     a terminal authors only what core.events lets it
     check_payloads                      what an event says of its sender, branch and money
 
 The audit chain's hash is core.audit.entry_hash, imported rather than copied, so the hub
@@ -22,6 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from core import events as catalogue
 from core.audit import GENESIS, digest, entry_hash, event_of_entry
 
 from .protocol_errors import ProtocolError
@@ -285,6 +287,22 @@ def check_branch_events(new_events: list[dict], branch_code: str) -> None:
             if code != branch_code:
                 raise ProtocolError("wrong_branch", f"event {ev['seq']} creates branch {code!r}, "
                                     f"the terminal is enrolled in {branch_code!r}")
+
+
+def check_authority(new_events: list[dict], enrolled_seq: int) -> None:
+    """Each new event's type is in the catalogue (422 ``unknown_event_type``), and one a
+    terminal may author (422 ``not_authorized``) — except in the history the terminal
+    wrote before it enrolled (seq <= ``enrolled_seq``: a terminal set up offline founded
+    its branch, staff and lessons itself), which the hub keeps and passes on to no one."""
+    for ev in new_events:
+        spec = catalogue.get(ev["type"])
+        if spec is None:
+            raise ProtocolError("unknown_event_type", f"event {ev['seq']} has type "
+                                f"{_show(ev['type'])}")
+        if not spec.terminal_may_author and ev["seq"] > enrolled_seq:
+            raise ProtocolError("not_authorized", f"event {ev['seq']} ({ev['type']}) is the "
+                                "hub's to author; a terminal may only propose roster and PIN "
+                                "changes")
 
 
 # Payload fields that name a branch, in what core writes (branch.created, branch.policy_set

@@ -88,6 +88,21 @@ def test_wrong_staff_pin_is_refused_in_chinese(demo_db):
     assert len(status["months_owed"]) == 3  # nothing recorded
 
 
+def test_staff_changes_their_own_pin_with_the_current_one(demo_db):
+    r = run(demo_db, "staff", "set-pin", "S02", env={"LIANXIN_STAFF_PIN": "0000"},
+            input="1357\n1357\n")
+    assert r.exit_code == 1 and "密码不对" in r.output  # the current PIN first
+    r = run(demo_db, "staff", "set-pin", "S02", env={"LIANXIN_STAFF_PIN": "2468"},
+            input="1357\n1357\n")
+    assert r.exit_code == 0 and "本机马上可用" in r.output, r.output
+    r = run(demo_db, "dues", "pay", "QS004", "--months", "1", "--staff", "S02",
+            env={"LIANXIN_STAFF_PIN": "1357"})
+    assert r.exit_code == 0, r.output
+    r = run(demo_db, "dues", "pay", "QS004", "--months", "1", "--staff", "S02",
+            env={"LIANXIN_STAFF_PIN": "2468"})
+    assert r.exit_code == 1
+
+
 def test_back_pay_over_limit_needs_override(demo_db):
     env = {"LIANXIN_STAFF_PIN": "2468"}
     r = run(demo_db, "dues", "pay", "QS008", "--months", "8", "--staff", "S01", env=env)

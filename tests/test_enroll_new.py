@@ -112,7 +112,8 @@ def test_the_demo_terminals_roster_is_settled_by_itself(demo_hub, demo_store):
     assert admin.proposals(storage, DEMO) == []
     mine = [p for p in admin.proposals(storage, DEMO, status=None)
             if p["origin"] == demo_store.terminal_id]
-    assert len(mine) == 34
+    assert len([p for p in mine if p["type"] == "member.added"]) == 34
+    assert {p["type"] for p in mine} == {"member.added", "member.rate_fixed", "staff.added"}
     assert {(p["status"], p["decided_by"], p["note"]) for p in mine} == \
         {("settled", "hub", "same as the hub's record")}
     assert hub_report.build(storage, DEMO, "2026-11")["members"]["proposals_pending"] == 0

@@ -25,7 +25,9 @@ from datetime import datetime
 
 import pytest
 
-from core.clock import CST, FixedClock
+from core import audit, branch, pins
+from core.clock import CST, FixedClock, iso
+from core.errors import AuthError, NotFound
 from core.store import Store
 from sync import client as sc
 from sync import protocol
@@ -82,10 +84,18 @@ def _a_payment(store: Store) -> dict:
     return json.loads(row["payload"])
 
 
-def _write(store: Store, type_: str, payload: dict) -> None:
+def _write(store: Store, type_: str, payload: dict) -> str:
+    """What ``Store.record`` writes, without core's own refusal (``core.events.check_local``):
+    an attacker holding the store and its key writes rows, not API calls."""
+    event_id = str(uuid.uuid4())
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     with store.transaction():
-        store.record(type_, payload, actor="staff:S02",
-                     subject=f"member:{payload.get('member_no', '')}")
+        store.db.execute("INSERT INTO journal(event_id, type, payload, at) VALUES (?, ?, ?, ?)",
+                         [event_id, type_, body, iso(store.now())])
+        audit.append(store, actor="staff:S02", action=type_,
+                     subject=f"member:{payload.get('member_no', '')}",
+                     detail={"event_id": event_id, "sha256": audit.digest(body)})
+    return event_id
 
 
 def _assert_refused(hub, liar: Store, honest: Store, before: tuple, code: str,
@@ -112,10 +122,12 @@ def _assert_refused(hub, liar: Store, honest: Store, before: tuple, code: str,
     assert members > 0
 
 
-def test_a_policy_naming_another_branch_is_refused(hub, liar, honest, tmp_path):
+def test_an_event_naming_another_branch_is_refused(hub, liar, honest, tmp_path):
     before = _state(hub)
-    _write(liar, "branch.policy_set", {"code": "TEST", "back_pay_limit": 1,
-                                       "pay_ahead_limit": 1})
+    _write(liar, "study.session", {"branch": "TEST", "session_id": "s1", "member_no": "QS001",
+                                   "lesson_id": "02-party-dues", "started_at": "x",
+                                   "seconds": 1, "completed": True, "channel": "kiosk",
+                                   "terminal_id": liar.terminal_id})
     _assert_refused(hub, liar, honest, before, "foreign_branch", 422)
     newcomer = Store.create(tmp_path / "new" / "terminal.db",
                             clock=FixedClock(datetime(2026, 11, 30, 9, 0, tzinfo=CST)))
@@ -208,3 +220,81 @@ def test_payload_rules_pass_what_core_writes_and_refuse_the_rest():
         protocol.check_payloads([_ev("dues.dues", 1), _ev("dues.dues", 2)],
                                 [_dues(), _dues(entry_id="e2")], "T1", "B1")
     assert (e.value.code, e.value.status) == ("receipt_conflict", 409)
+
+
+# -- authority (core.events): what only the hub authors --------------------------------
+
+def _in_2099(store: Store) -> None:
+    """The terminal's clock set forward to 2099 (by accident, or by an attacker)."""
+    store.clock = FixedClock(datetime(2099, 1, 1, tzinfo=CST))
+
+
+def test_a_staff_account_a_terminal_invents_is_refused(hub, liar, honest):
+    before = _state(hub)
+    _in_2099(liar)
+    _write(liar, "staff.added", {"staff_no": "S99", "name": "假书记", "role": "secretary",
+                                 "pin_hash": pins.hash_pin("0000")})
+    _assert_refused(hub, liar, honest, before, "not_authorized", 422)
+    assert honest.one("SELECT 1 FROM staff WHERE staff_no = 'S99'") is None
+    with pytest.raises(NotFound):
+        branch.confirm(honest, "S99", "0000")
+
+
+def test_a_policy_from_a_terminal_is_refused_and_the_operators_wins(hub, liar, honest):
+    before = _state(hub)
+    _in_2099(liar)
+    _write(liar, "branch.policy_set", {"code": DEMO, "back_pay_limit": 60,
+                                       "pay_ahead_limit": 60})
+    _assert_refused(hub, liar, honest, before, "not_authorized", 422)
+    admin.set_policy(hub.storage, DEMO, back_pay_limit=3, pay_ahead_limit=3)
+    sc.sync_once(honest)
+    got = branch.get(honest)
+    assert (got.back_pay_limit, got.pay_ahead_limit) == (3, 3)
+
+
+def test_a_staff_pin_set_by_a_terminal_is_a_proposal_not_an_order(hub, liar, honest):
+    """attack 1 of issue 9: S01's PIN rewritten for the whole branch from one kiosk."""
+    _in_2099(liar)
+    _write(liar, "staff.pin_set", {"staff_no": "S01", "pin_hash": pins.hash_pin("9999")})
+    sc.sync_once(liar)  # accepted: a proposal the operator decides on
+    sc.sync_once(honest)
+    assert branch.confirm(honest, "S01", "2468").staff_no == "S01"
+    with pytest.raises(AuthError):
+        branch.confirm(honest, "S01", "9999")
+    [prop] = [p for p in admin.proposals(hub.storage, DEMO) if p["type"] == "staff.pin_set"]
+    assert prop["origin"] == liar.terminal_id and prop["member_no"] == "S01"
+    assert "pin_hash" not in prop["payload"] and prop["payload"]["pin_set"] is True
+    admin.reject_proposal(hub.storage, prop["event_id"], by="operator", note="not asked for")
+    sc.sync_once(honest)
+    assert branch.confirm(honest, "S01", "2468").staff_no == "S01"
+
+
+def test_a_staff_member_changes_a_pin_offline_and_the_hub_passes_it_on(hub, liar, honest):
+    """The honest way (docs/security.md): the new PIN works at once on the terminal where
+    it was set, offline too; the others take it when the operator accepts it."""
+    pins.set_pin(liar, "staff", "S02", "1357", actor="staff:S02")
+    assert branch.confirm(liar, "S02", "1357").staff_no == "S02"
+    sc.sync_once(liar)
+    sc.sync_once(honest)
+    with pytest.raises(AuthError):
+        branch.confirm(honest, "S02", "1357")
+    [prop] = [p for p in admin.proposals(hub.storage, DEMO) if p["type"] == "staff.pin_set"]
+    admin.accept_proposal(hub.storage, prop["event_id"], by="operator")
+    sc.sync_once(honest)
+    sc.sync_once(liar)
+    assert branch.confirm(honest, "S02", "1357").staff_no == "S02"
+    assert branch.confirm(liar, "S02", "1357").staff_no == "S02"
+
+
+def test_an_enrolled_terminal_does_not_author_what_the_hub_owns(liar):
+    from core.events import HubOwned
+
+    with pytest.raises(HubOwned) as e:
+        branch.set_policy(liar, back_pay_limit=60, pay_ahead_limit=60, actor="staff:S01")
+    assert "服务中心" in e.value.zh
+    with pytest.raises(HubOwned):
+        branch.add_staff(liar, staff_no="S99", name="假书记", role="secretary", pin="0000",
+                         actor="staff:S01")
+    assert liar.one("SELECT count(*) AS n FROM journal WHERE type IN "
+                    "('branch.policy_set', 'staff.added') AND seq > ?",
+                    [liar.one("SELECT max(seq) AS s FROM journal")["s"]])["n"] == 0

@@ -26,6 +26,7 @@ import pytest
 import requests
 from hub_fixtures import Hub
 
+from core import assist
 from core import branch as core_branch
 from core.audit import entry_hash
 from core.clock import CST, FixedClock
@@ -176,7 +177,7 @@ def test_new_events_after_a_push_continue_the_chain(hub, tmp_path):
     other = _other_terminal(tmp_path)
     client = _enroll(hub, other, branch="TEST")
     sc.push(other, client)
-    core_branch.set_policy(other, back_pay_limit=3, pay_ahead_limit=2, actor="test")
+    assist.request_help(other, where="home")
     other.audit_read("staff:S01", "member:X1", "roster")  # an entry without an event
     result = sc.push(other, client)
     assert (result["applied"], result["duplicates"]) == (1, 0)

@@ -19,7 +19,7 @@ from datetime import time as dtime
 
 import pytest
 
-from core import branch
+from core import assist
 from core.clock import CST
 from sync import client as sc
 from sync import schedule as sch
@@ -131,7 +131,7 @@ def test_scheduler_runs_at_night_waits_for_the_link_and_syncs_when_it_returns(
 
     # By day the link goes down; staff record something; the probe notices.
     proc.stop()
-    branch.set_policy(store, back_pay_limit=3, pay_ahead_limit=2, actor="test")
+    assist.request_help(store, where="home")
     clock.advance(hours=8)
     down = s.step()
     assert (down["ran"], down["link_up"]) == (False, False)

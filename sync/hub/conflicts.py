@@ -53,6 +53,8 @@ class Appended:
 
 
 _UNPARSED = object()
+_READ_TYPES = ("study.session", "staff.pin_set", "staff.added")
+_PIN_TYPES = ("member.pin_set", "staff.pin_set")
 
 
 def catch_up(storage: HubStorage, *, at: str | None = None,
@@ -90,14 +92,14 @@ def catch_up(storage: HubStorage, *, at: str | None = None,
 
 
 def _touch(touched: set[str], row: dict) -> None:
-    if row["origin"] != "hub" and row["type"].startswith(("member.", "dues.")):
+    if row["origin"] != "hub" and row["type"].startswith(("member.", "dues.", "staff.")):
         touched.add(row["branch"])
 
 
 def _ingest(storage: HubStorage, row: dict, at: str, studies: list[tuple],
             p=_UNPARSED) -> None:
     type_ = row["type"]
-    if not (type_.startswith(("dues.", "member.")) or type_ == "study.session"):
+    if not (type_.startswith(("dues.", "member.")) or type_ in _READ_TYPES):
         return
     try:
         if p is _UNPARSED:
@@ -142,9 +144,11 @@ def _apply(storage: HubStorage, row: dict, p: dict, at: str) -> None:
                 _check_month(storage, branch, p["member_no"], month, at)
         return
     from_hub = origin == "hub"
-    if type_ in PROPOSAL_TYPES and not from_hub:
-        storage.put_proposal(branch, origin, row["event_id"], type_, p.get("member_no"),
-                             row["payload"], row["at"])
+    if not from_hub and _proposed(storage, row):
+        storage.put_proposal(branch, origin, row["event_id"], type_,
+                             p.get("member_no") or p.get("staff_no"), row["payload"], row["at"])
+    if type_ in _PIN_TYPES or type_ == "staff.added":
+        return
     no = p["member_no"]
     if type_ == "member.added":
         storage.put_member(branch, no, p["name"], p["dues_from"],
@@ -157,8 +161,23 @@ def _apply(storage: HubStorage, row: dict, p: dict, at: str) -> None:
         # The hub's view follows what the terminals did (their ledgers do); whether the
         # edit reaches the other terminals is the proposal's business.
         storage.update_member(branch, no, name=p.get("name"), status=p.get("status"))
-    elif type_ == "member.rate_fixed":
+    elif type_ == "member.rate_fixed" and from_hub:
+        # A terminal's fixing is a proposal: the expected dues follow the hub's amounts.
         storage.put_rate(branch, no, int(p["year"]), int(p["monthly_fen"]))
+
+
+def _proposed(storage: HubStorage, row: dict) -> bool:
+    """Is a terminal's event a proposal for the operator? Roster edits and yearly amounts
+    are; a PIN is when set after enrollment (one set before, on a terminal set up offline,
+    is its own history: argon2 salts every hash, so none would ever settle); a staff account
+    is when the terminal founded it before enrolling (after, the push is refused)."""
+    type_ = row["type"]
+    if type_ not in PROPOSAL_TYPES and type_ != "staff.added":
+        return False
+    if type_ not in _PIN_TYPES:
+        return True
+    t = storage.get_terminal(row["origin"]) if row.get("seq") is not None else None
+    return t is None or row["seq"] > t["enrolled_seq"]
 
 
 def _check_month(storage: HubStorage, branch: str, member_no: str, month: str, at: str) -> None:
@@ -226,8 +245,15 @@ def _paid_before(storage: HubStorage, branch: str, rec: dict, no: str, first: st
 
 
 def _same_as_hub(storage: HubStorage, branch: str, type_: str, p: dict, rec: dict | None) -> bool:
-    if rec is None or not isinstance(p, dict):
+    if not isinstance(p, dict) or type_ in _PIN_TYPES:
         return False
+    if type_ == "staff.added":  # the hub's account stands (its PIN too)
+        held = storage.hub_staff(branch).get(p.get("staff_no"))
+        return held is not None and held == {"name": p.get("name"), "role": p.get("role")}
+    if rec is None:
+        return False
+    if type_ == "member.rate_fixed":  # the hub's amount for that year (or carried to it)
+        return p.get("monthly_fen") == _rate(rec, int(p["year"]))
     if type_ == "member.updated":
         changes = {k: v for k, v in p.items() if k != "member_no"}
         return bool(changes) and all(
@@ -314,14 +340,23 @@ def resolve_flag(storage: HubStorage, branch: str, member_no: str, month: str, *
 def proposals(storage: HubStorage, branch: str, *, status: str | None = "pending") -> list[dict]:
     """Roster edits made at terminals; ``status`` None lists decided ones too."""
     catch_up(storage)
-    return [{**p, "payload": json.loads(p["payload"])}
+    return [{**p, "payload": _shown(json.loads(p["payload"]))}
             for p in storage.list_proposals(branch, status)]
+
+
+def _shown(payload):
+    """A proposal's payload as operators see it: a PIN hash is never shown, only that the
+    proposal sets a PIN."""
+    if isinstance(payload, dict) and "pin_hash" in payload:
+        payload = {k: v for k, v in payload.items() if k != "pin_hash"}
+        payload["pin_set"] = True
+    return payload
 
 
 def accept(storage: HubStorage, event_id: str, *, by: str, note: str | None = None,
            clock=None) -> dict:
-    """Accept a proposal: the edit enters the branch log as the hub's own event (the
-    proposal's time kept, so "newest wins" on the terminals still compares edit times)."""
+    """Accept a proposal: the edit enters the branch log as the hub's own event, which every
+    terminal applies in the log's order (the proposal's time is kept for display)."""
     catch_up(storage)
     at = iso((clock or default_clock()).now())
     with storage.transaction():

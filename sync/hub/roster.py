@@ -68,7 +68,7 @@ def journaled(store: Store, types=ROSTER_TYPES) -> list[dict]:
 
 def append_events(storage: HubStorage, branch: str, events: list[dict]) -> list[str]:
     """Append scratch-terminal events to the branch log as the hub's own (their own times
-    kept: "newest wins" on the terminals compares them). Call inside a transaction."""
+    kept for display; terminals apply them in the log's order). Call inside a transaction."""
     ids = []
     for ev in events:
         event_id = str(uuid.uuid4())
@@ -136,9 +136,10 @@ def load_demo_people(storage: HubStorage, branch: str, spec: dict, clock=None) -
     demo says they paid (like a roster imported with a 党费交至 column), so a terminal that
     receives them shows the same arrears as ``lianxin demo``.
 
-    Their times lie before anything a ``lianxin demo`` terminal wrote (the first of January
-    of last year, or the day a member joined if later, at midnight): a demo terminal enrolled
-    in this branch keeps its own rows ("newest wins"), an empty one takes these."""
+    Their times are the first of January of last year, or the day a member joined if later,
+    at midnight (for display: terminals apply the hub's events in its log's order). A
+    ``lianxin demo`` terminal enrolled in this branch takes these records (the same names
+    and PINs) over its own; its own roster arrives as proposals."""
     from core.demo import ACTOR, MEMBER_PIN, STAFF_PIN
 
     now = (clock or default_clock()).now()

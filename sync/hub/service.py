@@ -96,6 +96,10 @@ def enroll(storage: HubStorage, data: dict, headers, method: str, path: str, bod
         raise ProtocolError("bad_request", "public_key and label must be strings")
     if branch_code is not None and not isinstance(branch_code, str):
         raise ProtocolError("bad_request", "branch_code must be a string")
+    journal_seq = data.get("journal_seq", 0)
+    if (isinstance(journal_seq, bool) or not isinstance(journal_seq, int)
+            or not 0 <= journal_seq < protocol.MAX_SEQ):
+        raise ProtocolError("bad_request", "journal_seq must be a whole number below 2**62")
     public = protocol.load_public_key(public_key)
     auth = protocol.parse_auth_headers(headers)
     if auth.terminal_id != terminal_id:
@@ -123,7 +127,8 @@ def enroll(storage: HubStorage, data: dict, headers, method: str, path: str, bod
                 raise ProtocolError("already_enrolled")
             storage.use_code(digest, terminal_id, at)
             storage.insert_terminal(terminal_id=terminal_id, branch=row["branch"],
-                                    public_key=public_key, label=label, at=at)
+                                    public_key=public_key, label=label, at=at,
+                                    enrolled_seq=journal_seq)
         # else: the same terminal resending its enrollment (the answer was lost).
         branch = storage.get_branch(row["branch"])
     return {"terminal_id": terminal_id, "hub_id": storage.meta("hub_id"), "hub_time": now_ms,
@@ -255,6 +260,7 @@ def _check_batch(storage: HubStorage, caller: Caller,
                                        batch.hashes)
     protocol.check_pairing(events, entries, new_events, new_entries, batch.named)
     protocol.check_branch_events(new_events, caller.branch)
+    protocol.check_authority(new_events, t["enrolled_seq"])
     # New events are the batch's last ones (check_events): so are their payloads.
     receipts = protocol.check_payloads(new_events, batch.payloads[len(events) - len(new_events):],
                                        caller.terminal_id, caller.branch)
@@ -284,7 +290,7 @@ def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
     after, upto = storage.store_batch(caller.terminal_id, caller.branch, new_events,
                                       new_entries, at, head)
     if new_events:  # flags and proposals commit with the batch, or not at all
-        rows = [{"branch": caller.branch, "origin": caller.terminal_id,
+        rows = [{"branch": caller.branch, "origin": caller.terminal_id, "seq": e["seq"],
                  "event_id": e["event_id"], "type": e["type"], "payload": e["payload"],
                  "at": e["at"]} for e in new_events]
         # New events are the batch's last ones (check_events): so are their payloads.

@@ -8,8 +8,9 @@ layer stays one place for all hub SQL without one huge file.
 
 from __future__ import annotations
 
-# Roster edits a terminal makes: proposals at the hub (DESIGN §8), not passed on as they are.
-PROPOSAL_TYPES = ("member.added", "member.updated")
+from core.events import PROPOSAL_TYPES, SHARED_TYPES
+
+__all__ = ["PROPOSAL_TYPES", "SHARED_TYPES", "LogQueries"]
 
 
 def _sql_list(items) -> str:
@@ -85,14 +86,15 @@ class LogQueries:
     def log_page(self, branch: str, after: int, limit: int,
                  skip_origin: str | None = None) -> tuple[list[dict], int, bool]:
         """Up to ``limit`` events of ``branch`` after cursor ``after`` (leaving out those from
-        ``skip_origin``, and roster edits made at terminals: those are proposals, and reach
-        the other terminals only once accepted, as the hub's own events); returns (events,
-        next cursor, more?)."""
+        ``skip_origin``, and every terminal event but the shared facts of core.events:
+        proposals reach the other terminals only once accepted, as the hub's own events, and
+        what a terminal wrote of the hub's before it enrolled reaches no one); returns
+        (events, next cursor, more?)."""
         with self.transaction():
             rows = self._all(
                 "SELECT cursor, origin, event_id, type, payload, at FROM branch_log "
                 "WHERE branch = ? AND cursor > ? AND origin IS NOT ? "
-                f"AND NOT (origin != 'hub' AND type IN {_sql_list(PROPOSAL_TYPES)}) "
+                f"AND (origin = 'hub' OR type IN {_sql_list(SHARED_TYPES)}) "
                 "ORDER BY cursor LIMIT ?",
                 [branch, after, skip_origin, limit + 1])
             more = len(rows) > limit

@@ -17,7 +17,7 @@ class ReconcileQueries:
     # -- derived tables (sync.hub.conflicts, sync.hub.report) ------------------------------
     def log_after(self, after: int, limit: int) -> list[dict]:
         """Branch-log rows of every branch after ``after``, in cursor order."""
-        return self._all("SELECT cursor, branch, origin, event_id, type, payload, at "
+        return self._all("SELECT cursor, branch, origin, seq, event_id, type, payload, at "
                          "FROM branch_log WHERE cursor > ? ORDER BY cursor LIMIT ?",
                          [after, limit])
 

@@ -18,6 +18,16 @@ class RosterQueries:
                          "FROM branch_log WHERE branch = ? AND type = 'staff.added'", [branch])
         return {r["staff_no"] for r in rows if r["staff_no"]}
 
+    def hub_staff(self, branch: str) -> dict[str, dict]:
+        """The hub's own staff accounts of ``branch``: number -> name and role (the newest
+        ``staff.added`` of the hub for each number)."""
+        rows = self._all("SELECT json_extract(payload, '$.staff_no') AS staff_no, "
+                         "json_extract(payload, '$.name') AS name, "
+                         "json_extract(payload, '$.role') AS role FROM branch_log "
+                         "WHERE branch = ? AND origin = 'hub' AND type = 'staff.added' "
+                         "ORDER BY cursor", [branch])
+        return {r["staff_no"]: {"name": r["name"], "role": r["role"]} for r in rows}
+
     def hub_roster_events(self, branch: str) -> list[dict]:
         """The hub's own roster events of ``branch`` (its record: imported, or accepted from
         a proposal), in log order."""

@@ -94,6 +94,15 @@ def m001_initial(db):
                        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
 
 
+@migrations()
+def m002_terminal_enrolled_seq(db):
+    """The terminal's journal head when it enrolled: events up to it are the history of a
+    terminal set up offline (core.events: HUB types allowed there, passed on to no one).
+    Terminals enrolled before: what they had reported so far."""
+    db.execute("ALTER TABLE terminal ADD COLUMN enrolled_seq INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE terminal SET enrolled_seq = max(head_seq, stored_seq)")
+
+
 # Derived from the branch log by sync.hub.conflicts (rebuildable from it; not append-only):
 # the branch's ledger, study sessions and roster as the hub sees them, payments of one
 # member-month through two terminals flagged for reconciliation, and roster edits made at

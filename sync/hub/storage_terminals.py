@@ -59,12 +59,13 @@ class TerminalQueries:
     # -- terminals ---------------------------------------------------------------------
     _TERMINAL_COLS = ("terminal_id, branch, public_key, label, enrolled_at, last_seen, "
                       "revoked_at, stored_seq, audit_seq, audit_hash, head_seq, "
-                      "clock_offset_ms, last_refusal, last_refusal_at")
+                      "clock_offset_ms, last_refusal, last_refusal_at, enrolled_seq")
 
     def insert_terminal(self, *, terminal_id: str, branch: str, public_key: str, label: str,
-                        at: str) -> None:
-        self._run("INSERT INTO terminal(terminal_id, branch, public_key, label, enrolled_at) "
-                  "VALUES (?, ?, ?, ?, ?)", [terminal_id, branch, public_key, label, at])
+                        at: str, enrolled_seq: int = 0) -> None:
+        self._run("INSERT INTO terminal(terminal_id, branch, public_key, label, enrolled_at, "
+                  "enrolled_seq) VALUES (?, ?, ?, ?, ?, ?)",
+                  [terminal_id, branch, public_key, label, at, enrolled_seq])
 
     def get_terminal(self, terminal_id: str) -> dict | None:
         return self._one(f"SELECT {self._TERMINAL_COLS} FROM terminal WHERE terminal_id = ?",
