@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,37 @@ def new_key_file(path: Path) -> str:
         f.flush()
         os.fsync(f.fileno())
     return key
+
+
+def sidecars(path: Path) -> tuple[Path, Path]:
+    """The database's WAL and SHM files."""
+    return Path(str(path) + "-wal"), Path(str(path) + "-shm")
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (0700) if missing; tighten it to 0700 if it is ours and not shared.
+
+    A sticky, world-writable folder (``/tmp``) or one owned by someone else is left alone:
+    the files in it are 0600 whatever the folder.
+    """
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = folder.stat()
+    if st.st_uid == os.getuid() and not st.st_mode & stat.S_ISVTX:
+        os.chmod(folder, 0o700)
+
+
+def private_files(path: Path) -> None:
+    """0600 on the database, its key and its WAL/SHM (SQLite gives WAL/SHM the db's mode)."""
+    for p in (path, key_path(path), *sidecars(path)):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(p.stat().st_mode) != 0o600:
+                os.chmod(p, 0o600)
+
+
+def new_private_file(path: Path) -> None:
+    """Create an empty ``path``, 0600, refusing one that exists: made before SQLite opens it,
+    so the WAL/SHM it makes inherit 0600 and no file is ever world-readable."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def fsync_dir(folder: Path) -> None:
@@ -144,6 +176,7 @@ class Store:
                                 "AND name = 'meta'").fetchone() or store.meta("terminal_id") is None:
                 raise StoreError(f"{path} is not a Lianxin terminal database (no terminal id)")
             _configure(conn, path)
+            private_files(path)  # a store from before 0600 (SQLite made it 0644)
             migrations.apply(store.db)
         except sqlcipher3.DatabaseError as e:
             conn.close()
@@ -158,17 +191,19 @@ class Store:
         """Create a new empty store and its key file. Refuses if either already exists."""
         path = Path(path)
         kp = key_path(path)
-        wal, shm = Path(str(path) + "-wal"), Path(str(path) + "-shm")
+        wal, shm = sidecars(path)
         if any(p.exists() for p in (path, kp, wal, shm)):
             raise StoreError(
                 f"{path}, its key file or its WAL files already exist; "
                 "refusing to create a new store over them",
                 "这台终端已经有数据了，不能重新初始化。",
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            private_folder(path.parent)
         key = new_key_file(path)
         conn = None
         try:
+            new_private_file(path)
             conn = connect(path, key)
             _configure(conn, path)
             store = cls(sqlite_utils.Database(conn), path, clock)

@@ -79,6 +79,27 @@ def test_create_writes_a_0600_key_and_an_encrypted_file(tmp_path, clock):
         assert members.get(s2, "M001")["name"] == NAME
 
 
+def test_store_files_are_0600_in_a_0700_folder(tmp_path, clock):
+    path = tmp_path / "new" / "terminal.db"
+    s = Store.create(path, clock=clock)
+    try:
+        branch.setup(s, code="TEST", name="测试村党支部", actor="test")
+        files = (path, key_path(path), *_sidecars(path))
+        assert all(f.exists() for f in files)
+        assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    finally:
+        s.close()
+    # A store made before this rule (SQLite gave it 0644) is tightened when opened.
+    path.chmod(0o644)
+    with Store.open(path, clock=clock):
+        assert {stat.S_IMODE(f.stat().st_mode) for f in (path, *_sidecars(path))} == {0o600}
+
+
+def _sidecars(path):
+    return [path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
 def test_create_refuses_when_the_db_exists(tmp_path, clock):
     path = tmp_path / "terminal.db"
     Store.create(path, clock=clock).close()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import stat
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -61,33 +60,9 @@ class PlainHub(StoreError):
     zh_default = "服务中心数据库还没有加密，请先运行 lianxin hub --db 文件 migrate-encrypt。"
 
 
-def _sidecars(path: Path) -> tuple[Path, Path]:
-    return Path(str(path) + "-wal"), Path(str(path) + "-shm")
-
-
 def _is_plain_sqlite(path: Path) -> bool:
     with open(path, "rb") as f:
         return f.read(16) == _PLAIN_HEADER
-
-
-def _private_folder(folder: Path) -> None:
-    """Make ``folder`` (0700) if missing; tighten it to 0700 if it is ours and not shared.
-
-    A sticky, world-writable folder (``/tmp``) or one owned by someone else is left alone:
-    the hub's own files are 0600 whatever the folder.
-    """
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    st = folder.stat()
-    if st.st_uid == os.getuid() and not st.st_mode & stat.S_ISVTX:
-        os.chmod(folder, 0o700)
-
-
-def _private_files(path: Path) -> None:
-    """0600 on the database, its key and its WAL/SHM (SQLite gives WAL/SHM the db's mode)."""
-    for p in (path, core_store.key_path(path), *_sidecars(path)):
-        with contextlib.suppress(FileNotFoundError):
-            if stat.S_IMODE(p.stat().st_mode) != 0o600:
-                os.chmod(p, 0o600)
 
 
 def _migrate_hint(path: Path) -> str:
@@ -131,7 +106,7 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
                                 "AND name = 'meta'").fetchone():
                 raise StoreError(f"{path} is not a Lianxin hub database (no meta table)",
                                  "这个文件不是服务中心数据库。")
-            _private_files(path)
+            core_store.private_files(path)
             cls._configure(conn)
         except sqlcipher3.DatabaseError as e:
             conn.close()
@@ -144,26 +119,24 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
     @classmethod
     def _create(cls, path: Path) -> HubStorage:
         kp = core_store.key_path(path)
-        if any(p.exists() for p in (kp, *_sidecars(path))):
+        if any(p.exists() for p in (kp, *core_store.sidecars(path))):
             raise StoreError(f"no hub database at {path} but its key file or WAL files exist; "
                              "refusing to create a new hub over them (restore the database "
                              "from backup, or move them away)",
                              "服务中心数据库不见了，但密钥或日志文件还在，不能新建。")
-        _private_folder(path.parent)
-        # Made here, 0600, so SQLite (which gives WAL/SHM the database's mode) never makes
-        # a world-readable file.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        core_store.private_folder(path.parent)
+        core_store.new_private_file(path)
         conn = None
         try:
             key = core_store.new_key_file(path)
             conn = core_store.connect(path, key)
             cls._configure(conn)
-            _private_files(path)
+            core_store.private_files(path)
         except BaseException:
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()
-            for p in (path, kp, *_sidecars(path)):
+            for p in (path, kp, *core_store.sidecars(path)):
                 p.unlink(missing_ok=True)
             raise
         return cls(conn, path)
@@ -255,9 +228,9 @@ def encrypt_plain_hub(path) -> Path:
     kp = core_store.key_path(path)
     key = core_store.read_key(path) if kp.exists() else core_store.new_key_file(path)
     tmp = Path(str(path) + ".encrypting")
-    for p in (tmp, *_sidecars(tmp)):
+    for p in (tmp, *core_store.sidecars(tmp)):
         p.unlink(missing_ok=True)
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    core_store.new_private_file(tmp)
     src = sqlcipher3.connect(str(path), isolation_level=None)  # no key: reads plain SQLite
     try:
         src.execute("PRAGMA busy_timeout = 10000")
@@ -289,9 +262,9 @@ def encrypt_plain_hub(path) -> Path:
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    for p in _sidecars(path):
+    for p in core_store.sidecars(path):
         p.unlink(missing_ok=True)
-    _private_files(path)
+    core_store.private_files(path)
     core_store.fsync_dir(path.parent)
-    _private_folder(path.parent)
+    core_store.private_folder(path.parent)
     return kp
