@@ -41,7 +41,8 @@ def calls_list(ctx, limit, member_no, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def calls_messages(ctx, unheard, as_json):
-    """Voice messages, newest first, with the path of each WAV file."""
+    """Voice messages, newest first (export one with `calls export`)."""
+    calls.housekeep(ctx.store())  # the retention rule staff set
     rows = calls.list_messages(ctx.store(), unheard_only=unheard, reader=cli_actor())
 
     def human(rows):
@@ -51,7 +52,7 @@ def calls_messages(ctx, unheard, as_json):
             heard = "已听 " + r["heard_by"] if r["heard_at"] else "未听"
             click.echo(f"{r['recorded_at'][:16].replace('T', ' ')}  "
                        f"{r['member_no'] or r['caller'] or '无号码'}  {r['seconds']}秒  {heard}  "
-                       f"{r['path']}")
+                       f"{r['message_id']}" + ("" if r["audio"] else "  录音已过保存期限删除"))
 
     emit(rows, as_json, human)
 
@@ -65,3 +66,39 @@ def calls_heard(ctx, message_id, staff_no):
     confirm_staff(ctx, staff_no)
     row = calls.mark_heard(ctx.store(), message_id, staff_no=staff_no)
     click.echo(f"已标记为听过（{row['heard_by']}，{row['heard_at'][:16].replace('T', ' ')}）。")
+
+
+@calls_group.command("export")
+@click.argument("message_id")
+@click.argument("dest", type=click.Path(dir_okay=False, writable=True))
+@click.option("--staff", "staff_no", required=True, help="Staff number (asks the staff PIN).")
+@pass_ctx
+def calls_export(ctx, message_id, dest, staff_no):
+    """Write MESSAGE_ID's recording to DEST as a WAV file (0600; never overwrites)."""
+    confirm_staff(ctx, staff_no)
+    try:
+        path = calls.export_message(ctx.store(), message_id, dest, reader=f"staff:{staff_no}")
+    except FileExistsError:
+        raise click.UsageError(f"{dest} already exists; choose another name") from None
+    click.echo(f"已保存：{path}")
+
+
+@calls_group.command("retention")
+@click.argument("days", required=False)
+@click.option("--staff", "staff_no", help="Staff number (asks the staff PIN); needed to change it.")
+@pass_ctx
+def calls_retention(ctx, days, staff_no):
+    """Show, or set (DAYS, or "off"), how long a heard message's recording is kept."""
+    store = ctx.store()
+    if days is not None:
+        if not staff_no:
+            raise click.UsageError("changing the retention needs --staff")
+        if days != "off" and not days.isdigit():
+            raise click.UsageError("DAYS is a whole number of days, or off")
+        confirm_staff(ctx, staff_no)
+        removed = calls.set_retention(store, None if days == "off" else int(days),
+                                      staff_no=staff_no)
+        if removed:
+            click.echo(f"已删除{removed}条过期录音。")
+    kept = calls.retention_days(store)
+    click.echo(f"听过的留言录音保存{kept}天。" if kept else "留言录音一直保存（没有设保存天数）。")

@@ -5,11 +5,13 @@ number the line saw), when, the member if the caller proved who they are with a 
 path through the menus, and how the call ended (``OUTCOMES``). ``lianxin calls list`` reads
 them; each is journaled (``call.recorded``) and audited.
 
-Voice messages. The recording is a 16-bit mono WAV file in a ``messages`` folder beside the
-database (created on the first message, mode 0700, files 0600); the table holds its path
-relative to the database's folder, its sha256, duration and rate, so a file that was
-swapped or damaged is detected when staff play it. Files are written atomically before the
-row: a crash leaves at most an orphan file, never a row without its audio.
+Voice messages. The recording, a 16-bit mono WAV, is kept inside the encrypted store
+(``voice_audio``), written in one transaction with its row (``voice_message``: caller,
+member, time, sha256, duration, rate), so a stolen disk without the key holds no voice and a
+crash leaves neither half. The sha256 is checked each time staff play one. Retention: staff
+may set how many days a heard message's audio is kept (``set_retention``); ``housekeep``
+removes what is due (the row stays and says when) and runs after every new message, every
+"heard" and whenever staff open the messages.
 
 Consent. A member who withdrew ``voice_messages`` leaves no message (``messages_allowed``
 is False, ``save_message`` raises ConsentError). A member who was never asked may leave one:
@@ -20,6 +22,7 @@ themselves are kept by caller number only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -28,15 +31,16 @@ import re
 import tempfile
 import uuid
 import wave
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import consent, members
+from . import audit, consent, members
 from .clock import iso
 from .errors import ConsentError, InvalidInput, NotFound
 
-__all__ = ["OUTCOMES", "list_calls", "list_messages", "mark_heard", "member_for_keypad",
-           "message_audio", "messages_allowed", "messages_dir", "record_call", "save_message"]
+__all__ = ["OUTCOMES", "export_message", "housekeep", "list_calls", "list_messages",
+           "mark_heard", "member_for_keypad", "message_audio", "message_wav", "messages_allowed",
+           "messages_dir", "record_call", "retention_days", "save_message", "set_retention"]
 
 OUTCOMES = {
     "completed": "办完事，道别后挂断",
@@ -46,8 +50,10 @@ OUTCOMES = {
     "locked": "密码错误次数太多，道别后挂断",
     "error": "系统出错，道别后挂断",
 }
-MESSAGES_FOLDER = "messages"
+MESSAGES_FOLDER = "messages"  # where recordings lived before they moved into the store
 MAX_MESSAGE_S = 300
+RETENTION_META = "messages.keep_heard_days"
+MAX_RETENTION_DAYS = 3650
 _STEP = re.compile(r"^\S{1,100}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
@@ -141,7 +147,8 @@ def member_for_keypad(store, digits: str) -> str | None:
 # -- voice messages -----------------------------------------------------------------------
 
 def messages_dir(store) -> Path:
-    """Where recordings live: ``messages/`` beside the database (not created here)."""
+    """Where recordings lived before they moved into the store: ``messages/`` beside the
+    database (read only to move them in and delete them; never written)."""
     return Path(store.path).parent / MESSAGES_FOLDER
 
 
@@ -160,26 +167,12 @@ def _wav(pcm: bytes, rate_hz: int) -> bytes:
     return buf.getvalue()
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".msg-", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_message(store, pcm: bytes, rate_hz: int, *, caller: str, member_no: str | None = None,
                  call_id: str | None = None, actor: str = "phone") -> dict:
-    """Keep a recorded message for the staff: the WAV file, then its row (journaled
-    ``message.recorded`` without the audio, audited). Raises ConsentError when the member
-    withdrew ``voice_messages`` (nothing is written), InvalidInput for empty audio."""
+    """Keep a recorded message for the staff: its row and its audio in one transaction
+    (journaled ``message.recorded`` without the audio, audited). Raises ConsentError when
+    the member withdrew ``voice_messages`` (nothing is written), InvalidInput for empty
+    audio."""
     if member_no is not None:
         members.get(store, member_no)
         if not messages_allowed(store, member_no):
@@ -194,44 +187,41 @@ def save_message(store, pcm: bytes, rate_hz: int, *, caller: str, member_no: str
     if duration_ms > MAX_MESSAGE_S * 1000:
         raise InvalidInput(f"a message is at most {MAX_MESSAGE_S} s")
     message_id = str(uuid.uuid4())
-    rel = f"{MESSAGES_FOLDER}/{message_id}.wav"
     data = _wav(pcm, rate_hz)
-    digest = hashlib.sha256(data).hexdigest()
-    path = messages_dir(store) / f"{message_id}.wav"
     row = {"message_id": message_id, "call_id": call_id, "caller": str(caller or ""),
-           "member_no": member_no, "recorded_at": iso(store.now()), "file": rel,
-           "sha256": digest, "duration_ms": duration_ms, "rate_hz": rate_hz,
-           "terminal_id": store.terminal_id}
-    _write_private(path, data)
-    try:
-        with store.transaction():
-            store.db.execute(
-                "INSERT INTO voice_message(message_id, call_id, caller, member_no, recorded_at, "
-                "file, sha256, duration_ms, rate_hz, terminal_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [row[k] for k in ("message_id", "call_id", "caller", "member_no", "recorded_at",
-                                  "file", "sha256", "duration_ms", "rate_hz", "terminal_id")])
-            store.record("message.recorded", row, actor=actor,
-                         subject=f"member:{member_no}" if member_no else f"message:{message_id}")
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return {**row, "path": str(path)}
+           "member_no": member_no, "recorded_at": iso(store.now()), "file": "",
+           "sha256": hashlib.sha256(data).hexdigest(), "duration_ms": duration_ms,
+           "rate_hz": rate_hz, "terminal_id": store.terminal_id}
+    with store.transaction():
+        store.db.execute(
+            "INSERT INTO voice_message(message_id, call_id, caller, member_no, recorded_at, "
+            "file, sha256, duration_ms, rate_hz, terminal_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [row[k] for k in ("message_id", "call_id", "caller", "member_no", "recorded_at",
+                              "file", "sha256", "duration_ms", "rate_hz", "terminal_id")])
+        store.db.execute("INSERT INTO voice_audio(message_id, wav) VALUES (?, ?)",
+                         [message_id, data])
+        store.record("message.recorded", row, actor=actor,
+                     subject=f"member:{member_no}" if member_no else f"message:{message_id}")
+    housekeep(store)
+    return row
 
 
 def list_messages(store, *, unheard_only: bool = False, limit: int = 100,
                   reader: str | None = None) -> list[dict]:
-    """Messages for the staff mode, newest first, with the member's name and the file's
-    absolute ``path``. ``reader`` (a staff actor) makes the read audited."""
+    """Messages for the staff mode, newest first, with the member's name; ``audio`` says
+    whether the recording is still kept. ``reader`` (a staff actor) makes the read
+    audited."""
     where = "WHERE v.heard_at IS NULL" if unheard_only else ""
     rows = store.all(
         "SELECT v.message_id, v.call_id, v.caller, v.member_no, m.name AS member_name, "
-        "v.recorded_at, v.file, v.sha256, v.duration_ms, v.rate_hz, v.heard_at, v.heard_by "
-        f"FROM voice_message v LEFT JOIN member m USING(member_no) {where} "
+        "v.recorded_at, v.sha256, v.duration_ms, v.rate_hz, v.heard_at, v.heard_by, "
+        "v.audio_removed_at, a.message_id IS NOT NULL AS audio "
+        "FROM voice_message v LEFT JOIN member m USING(member_no) "
+        f"LEFT JOIN voice_audio a USING(message_id) {where} "
         "ORDER BY v.recorded_at DESC, v.rowid DESC LIMIT ?", [limit])
-    base = Path(store.path).parent
     for r in rows:
-        r["path"] = str(base / r["file"])
+        r["audio"] = bool(r["audio"])
         r["seconds"] = round(r["duration_ms"] / 1000, 1)
     if reader and rows:
         store.audit_read(reader, "messages", f"{len(rows)} voice messages listed")
@@ -245,23 +235,48 @@ def _get_message(store, message_id: str) -> dict:
     return row
 
 
-def message_audio(store, message_id: str, *, reader: str | None = None) -> tuple[bytes, int]:
-    """(16-bit little-endian PCM, rate) of a message, after checking the file is the one
-    recorded."""
+def message_wav(store, message_id: str, *, reader: str | None = None) -> bytes:
+    """The message's WAV bytes, after checking they are the ones recorded."""
     row = _get_message(store, message_id)
-    path = Path(store.path).parent / row["file"]
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"voice message file {path} is missing", "留言的录音文件不见了。") from None
+    audio = store.one("SELECT wav FROM voice_audio WHERE message_id = ?", [message_id])
+    if audio is None:
+        if row["audio_removed_at"]:
+            raise NotFound(f"voice message {message_id}: audio removed at "
+                           f"{row['audio_removed_at']} (retention)",
+                           "这条留言的录音已经过了保存期限，删掉了。")
+        raise NotFound(f"voice message {message_id}: no audio in the store",
+                       "留言的录音不见了。")
+    data = bytes(audio["wav"])
     if not _SHA.match(row["sha256"]) or hashlib.sha256(data).hexdigest() != row["sha256"]:
-        raise InvalidInput(f"voice message file {path} does not match its sha256",
-                           "留言的录音文件被改动过或者损坏了。")
-    with wave.open(io.BytesIO(data)) as w:
-        rate, pcm = w.getframerate(), w.readframes(w.getnframes())
+        raise InvalidInput(f"voice message {message_id}: audio does not match its sha256",
+                           "留言的录音被改动过或者损坏了。")
     if reader:
         store.audit_read(reader, f"message:{message_id}", "voice message played")
-    return pcm, rate
+    return data
+
+
+def message_audio(store, message_id: str, *, reader: str | None = None) -> tuple[bytes, int]:
+    """(16-bit little-endian PCM, rate) of a message (see :func:`message_wav`)."""
+    with wave.open(io.BytesIO(message_wav(store, message_id, reader=reader))) as w:
+        return w.readframes(w.getnframes()), w.getframerate()
+
+
+def export_message(store, message_id: str, dest: str | os.PathLike, *, reader: str) -> Path:
+    """Write a message's WAV to ``dest`` (0600, atomically; refuses to overwrite), for a
+    staff member who needs it outside the kiosk. Audited as a read."""
+    dest = Path(dest)
+    data = message_wav(store, message_id, reader=reader)
+    fd, tmp = tempfile.mkstemp(prefix=".msg-", suffix=".tmp", dir=dest.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, dest)  # fails if dest exists: an export never overwrites a file
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return dest
 
 
 def mark_heard(store, message_id: str, *, staff_no: str) -> dict:
@@ -278,4 +293,66 @@ def mark_heard(store, message_id: str, *, staff_no: str) -> dict:
         store.record("message.heard", {"message_id": message_id, "heard_at": at,
                                        "heard_by": staff_no},
                      actor=f"staff:{staff_no}", subject=f"message:{message_id}")
+    housekeep(store)
     return _get_message(store, message_id)
+
+
+# -- retention ----------------------------------------------------------------------------
+
+def retention_days(store) -> int | None:
+    """Days a heard message's audio is kept (None: until staff remove it)."""
+    value = store.meta(RETENTION_META)
+    return int(value) if value else None
+
+
+def set_retention(store, days: int | None, *, staff_no: str) -> int:
+    """Keep heard messages' audio ``days`` days after they were heard (None: keep them);
+    audited. Applies the rule at once; returns how many recordings it removed."""
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= MAX_RETENTION_DAYS):
+        raise InvalidInput(f"retention is 1 to {MAX_RETENTION_DAYS} days: {days!r}",
+                           f"保存天数要在1到{MAX_RETENTION_DAYS}天之间。")
+    with store.transaction():
+        store.set_meta(RETENTION_META, str(days) if days else "")
+        audit.append(store, actor=f"staff:{staff_no}", action="message.retention_set",
+                     subject="messages", detail={"keep_heard_days": days})
+    return housekeep(store)
+
+
+def housekeep(store) -> int:
+    """Apply the retention rule (remove the audio of messages heard more than the set days
+    ago; the row stays, with ``audio_removed_at``, and each removal is audited) and delete
+    leftover files from before audio moved into the store. Returns recordings removed."""
+    removed = 0
+    days = retention_days(store)
+    if days:
+        now = store.now()
+        cutoff = iso(now - timedelta(days=days))
+        due = store.all(
+            "SELECT v.message_id FROM voice_message v JOIN voice_audio a USING(message_id) "
+            "WHERE v.heard_at IS NOT NULL AND v.heard_at < ?", [cutoff])
+        if due:
+            with store.transaction():
+                for r in due:
+                    store.db.execute("DELETE FROM voice_audio WHERE message_id = ?",
+                                     [r["message_id"]])
+                    store.db.execute("UPDATE voice_message SET audio_removed_at = ? "
+                                     "WHERE message_id = ?", [iso(now), r["message_id"]])
+                    audit.append(store, actor="retention", action="message.audio_removed",
+                                 subject=f"message:{r['message_id']}",
+                                 detail={"keep_heard_days": days})
+            removed = len(due)
+    _drop_moved_files(store)
+    return removed
+
+
+def _drop_moved_files(store) -> None:
+    folder = messages_dir(store)
+    if not folder.is_dir():
+        return
+    base = Path(store.path).parent
+    for r in store.all("SELECT v.file FROM voice_message v JOIN voice_audio a "
+                       "USING(message_id) WHERE v.file != ''"):
+        (base / r["file"]).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only when empty

@@ -7,6 +7,8 @@ with the key still could; the audit chain is what detects that).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlite_utils import Migrations
 
 migrations = Migrations("core")
@@ -142,3 +144,27 @@ def m004_calls(db):
         heard_at TEXT, heard_by TEXT, terminal_id TEXT NOT NULL)""")
     db.execute("CREATE INDEX voice_message_call ON voice_message(call_id)")
     db.execute("CREATE INDEX voice_message_heard ON voice_message(heard_at, recorded_at)")
+
+
+@migrations()
+def m005_voice_audio(db):
+    # Voice messages move inside the encrypted store: a WAV file beside the database was
+    # readable by anyone holding the disk, key or no key. Heard messages may lose their
+    # audio after a retention period staff set (core/calls.py); the row stays, saying when.
+    db.execute("""CREATE TABLE voice_audio (
+        message_id TEXT PRIMARY KEY REFERENCES voice_message(message_id),
+        wav BLOB NOT NULL)""")
+    db.execute("ALTER TABLE voice_message ADD COLUMN audio_removed_at TEXT")
+    # Messages recorded before: their files are copied in here, and deleted by
+    # core.calls.housekeep once this has committed (a migration that fails keeps them).
+    main = [r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"]
+    base = Path(main[0][2]).parent if main and main[0][2] else None
+    for message_id, file in db.execute(
+            "SELECT message_id, file FROM voice_message WHERE file != ''").fetchall():
+        try:
+            data = (base / file).read_bytes() if base else None
+        except OSError:
+            data = None
+        if data is not None:
+            db.execute("INSERT INTO voice_audio(message_id, wav) VALUES (?, ?)",
+                       [message_id, data])

@@ -9,10 +9,13 @@ Pins:
     outcome in Chinese and the count of messages left on the call; a staff reader is audited;
   * ``member_for_keypad``: a keypad has no letters, so "001" and "1" find QS001; nobody or
     two members -> None;
-  * ``save_message`` writes a WAV beside the database in ``messages/`` (0600), stores its
-    relative path, sha256 and duration; the journal carries no audio; ``message_audio``
-    gives the same PCM back and refuses a file that was swapped or is missing;
-  * the folder is not created by opening a store, only by the first message;
+  * ``save_message`` keeps the WAV inside the encrypted store (no file is written, and the
+    database on disk holds no audio in the clear), with its sha256 and duration; the
+    journal carries no audio; ``message_audio`` gives the same PCM back and refuses audio
+    that was changed or is gone;
+  * retention: staff set how many days a heard message's audio is kept; ``housekeep``
+    removes what is due (audited; the row stays), never an unheard message;
+  * a store from before keeps its messages: the files move into the store and are deleted;
   * consent: a member who withdrew ``voice_messages`` leaves nothing (ConsentError, no file,
     no row); never asked or re-granted is allowed; unidentified callers are allowed;
   * ``mark_heard`` records who and when (journaled), once; unknown staff is refused.
@@ -21,10 +24,12 @@ Pins:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import struct
 import wave
+from pathlib import Path
 
 import pytest
 
@@ -118,43 +123,106 @@ def test_member_for_keypad_ambiguous(store):
     assert calls.member_for_keypad(store, "7") == "C7"
 
 
-def test_save_message_writes_a_checked_wav(demo_store, tmp_path):
-    assert not calls.messages_dir(demo_store).exists()   # opening a store creates nothing
+def test_save_message_keeps_the_audio_inside_the_encrypted_store(demo_store):
     pcm = tone(2.5)
     saved = calls.save_message(demo_store, pcm, 8000, caller="13800000001", member_no="QS001",
                                call_id="c1")
-    path = tmp_path / "messages" / f"{saved['message_id']}.wav"
-    assert saved["path"] == str(path) and saved["file"] == f"messages/{saved['message_id']}.wav"
-    assert path.stat().st_mode & 0o777 == 0o600
-    assert calls.messages_dir(demo_store).stat().st_mode & 0o777 == 0o700
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == saved["sha256"]
-    with wave.open(str(path)) as w:
+    assert not calls.messages_dir(demo_store).exists()   # no file beside the database
+    data = calls.message_wav(demo_store, saved["message_id"])
+    assert hashlib.sha256(data).hexdigest() == saved["sha256"]
+    with wave.open(io.BytesIO(data)) as w:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 8000)
         assert w.readframes(w.getnframes()) == pcm
     assert saved["duration_ms"] == 2500
     assert calls.message_audio(demo_store, saved["message_id"]) == (pcm, 8000)
+    demo_store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    on_disk = Path(demo_store.path).read_bytes()
+    assert pcm[4000:4400] not in on_disk and b"RIFF" not in on_disk  # encrypted pages
     [row] = calls.list_messages(demo_store)
     assert row["member_name"] == "张三丰" and row["seconds"] == 2.5 and row["heard_at"] is None
+    assert row["audio"] is True
     [event] = events(demo_store, "message.recorded")
-    assert event["sha256"] == saved["sha256"] and "pcm" not in event
+    assert event["sha256"] == saved["sha256"] and "pcm" not in event and "wav" not in event
     a_call(demo_store, "c1")
     assert calls.list_calls(demo_store)[0]["messages"] == 1
     assert audit.verify(demo_store).ok
 
 
-def test_message_file_swapped_or_missing(demo_store):
+def test_message_audio_changed_or_missing(demo_store):
     saved = calls.save_message(demo_store, tone(1.5), 8000, caller="139")
-    with open(saved["path"], "r+b") as f:
-        f.seek(100)
-        f.write(b"\x00\x01")
+    wav = bytearray(calls.message_wav(demo_store, saved["message_id"]))
+    wav[100:102] = b"\x00\x01"
+    with demo_store.transaction():
+        demo_store.db.execute("UPDATE voice_audio SET wav = ? WHERE message_id = ?",
+                              [bytes(wav), saved["message_id"]])
     with pytest.raises(InvalidInput):
         calls.message_audio(demo_store, saved["message_id"])
-    import os
-    os.unlink(saved["path"])
+    with demo_store.transaction():
+        demo_store.db.execute("DELETE FROM voice_audio WHERE message_id = ?",
+                              [saved["message_id"]])
     with pytest.raises(NotFound):
         calls.message_audio(demo_store, saved["message_id"])
     with pytest.raises(NotFound):
         calls.message_audio(demo_store, "no-such-message")
+
+
+def test_export_writes_a_private_wav_and_never_overwrites(demo_store, tmp_path):
+    saved = calls.save_message(demo_store, tone(1.0), 8000, caller="139")
+    dest = tmp_path / "out.wav"
+    calls.export_message(demo_store, saved["message_id"], dest, reader="staff:S01")
+    assert dest.stat().st_mode & 0o777 == 0o600
+    assert hashlib.sha256(dest.read_bytes()).hexdigest() == saved["sha256"]
+    with pytest.raises(FileExistsError):
+        calls.export_message(demo_store, saved["message_id"], dest, reader="staff:S01")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".msg-")] == []
+
+
+def test_heard_messages_lose_their_audio_after_the_days_staff_set(demo_store, clock):
+    heard = calls.save_message(demo_store, tone(1.0), 8000, caller="139")
+    unheard = calls.save_message(demo_store, tone(1.0), 8000, caller="138")
+    calls.mark_heard(demo_store, heard["message_id"], staff_no="S01")
+    assert calls.set_retention(demo_store, 30, staff_no="S01") == 0
+    assert calls.retention_days(demo_store) == 30
+    clock.advance(days=29)
+    assert calls.housekeep(demo_store) == 0
+    clock.advance(days=2)
+    assert calls.housekeep(demo_store) == 1
+    rows = {r["message_id"]: r for r in calls.list_messages(demo_store)}
+    assert rows[heard["message_id"]]["audio"] is False
+    assert rows[heard["message_id"]]["audio_removed_at"].startswith("2026-12-16")
+    assert rows[unheard["message_id"]]["audio"] is True        # never heard: kept
+    with pytest.raises(NotFound) as e:
+        calls.message_audio(demo_store, heard["message_id"])
+    assert "保存期限" in e.value.zh
+    actions = [r["action"] for r in demo_store.all("SELECT action FROM audit ORDER BY seq")]
+    assert actions.count("message.audio_removed") == 1 and "message.retention_set" in actions
+    assert audit.verify(demo_store).ok
+    with pytest.raises(InvalidInput):
+        calls.set_retention(demo_store, 0, staff_no="S01")
+    calls.set_retention(demo_store, None, staff_no="S01")
+    assert calls.retention_days(demo_store) is None
+
+
+def test_messages_recorded_as_files_before_move_into_the_store(tmp_path, demo_store):
+    """A store from before m005: its WAV files are copied in by the migration, then deleted."""
+    from core.schema import m005_voice_audio
+
+    pcm = tone(1.0)
+    saved = calls.save_message(demo_store, pcm, 8000, caller="139")
+    data = calls.message_wav(demo_store, saved["message_id"])
+    folder = calls.messages_dir(demo_store)
+    folder.mkdir(mode=0o700)
+    (folder / f"{saved['message_id']}.wav").write_bytes(data)
+    with demo_store.transaction():  # back to how m004 kept it
+        demo_store.db.execute("DROP TABLE voice_audio")
+        demo_store.db.execute("ALTER TABLE voice_message DROP COLUMN audio_removed_at")
+        demo_store.db.execute("UPDATE voice_message SET file = ?",
+                              [f"messages/{saved['message_id']}.wav"])
+        m005_voice_audio(demo_store.db)
+    assert calls.message_audio(demo_store, saved["message_id"]) == (pcm, 8000)
+    assert folder.exists()                 # kept until the copy has committed ...
+    calls.housekeep(demo_store)
+    assert not folder.exists()             # ... then gone
 
 
 def test_withdrawn_consent_keeps_no_message(demo_store):

@@ -103,6 +103,32 @@ def test_staff_changes_their_own_pin_with_the_current_one(demo_db):
     assert r.exit_code == 1
 
 
+def test_voice_messages_listed_exported_and_kept_for_the_days_staff_set(demo_db, tmp_path):
+    import math
+    import struct
+
+    from core import calls
+    from core.store import Store
+
+    pcm = struct.pack("<8000h", *(int(5000 * math.sin(i / 3)) for i in range(8000)))
+    with Store.open(demo_db) as s:
+        saved = calls.save_message(s, pcm, 8000, caller="13800000004", member_no="QS004")
+    r = run(demo_db, "calls", "messages")
+    assert r.exit_code == 0 and saved["message_id"] in r.output and "未听" in r.output
+    out = tmp_path / "m.wav"
+    staff = {"LIANXIN_STAFF_PIN": "2468"}
+    r = run(demo_db, "calls", "export", saved["message_id"], str(out), "--staff", "S01", env=staff)
+    assert r.exit_code == 0 and out.stat().st_size > len(pcm), r.output
+    r = run(demo_db, "calls", "export", saved["message_id"], str(out), "--staff", "S01", env=staff)
+    assert r.exit_code == 2 and "already exists" in r.output
+    assert "一直保存" in run(demo_db, "calls", "retention").output
+    assert run(demo_db, "calls", "retention", "30").exit_code == 2  # needs --staff
+    r = run(demo_db, "calls", "retention", "30", "--staff", "S01", env=staff)
+    assert r.exit_code == 0 and "保存30天" in r.output, r.output
+    r = run(demo_db, "calls", "retention", "off", "--staff", "S01", env=staff)
+    assert "一直保存" in r.output
+
+
 def test_back_pay_over_limit_needs_override(demo_db):
     env = {"LIANXIN_STAFF_PIN": "2468"}
     r = run(demo_db, "dues", "pay", "QS008", "--months", "8", "--staff", "S01", env=env)

@@ -122,14 +122,29 @@ def test_play_through_the_speaker_then_mark_heard(demo_store, messages, tmp_path
 
 def test_damaged_recording_is_shown_and_spoken(demo_store, messages, said, kiosk):
     newer, _older = messages
-    with open(newer["path"], "r+b") as f:
-        f.seek(100)
-        f.write(b"\x7f" * 50)
+    wav = bytearray(calls.message_wav(demo_store, newer["message_id"]))
+    wav[100:150] = b"\x7f" * 50
+    with demo_store.transaction():
+        demo_store.db.execute("UPDATE voice_audio SET wav = ? WHERE message_id = ?",
+                              [bytes(wav), newer["message_id"]])
     app = kiosk()
     enter_staff(app)
     tap(app, "留言")
     tap(app, "播放")
-    assert app.current.message == said[-1] == "留言的录音文件被改动过或者损坏了。"
+    assert app.current.message == said[-1] == "留言的录音被改动过或者损坏了。"
+
+
+def test_a_recording_past_its_retention_cannot_be_played(demo_store, messages, said, kiosk,
+                                                         clock):
+    newer, _older = messages
+    calls.mark_heard(demo_store, newer["message_id"], staff_no="S01")
+    calls.set_retention(demo_store, 7, staff_no="S01")
+    clock.advance(days=8)
+    app = kiosk()
+    enter_staff(app)
+    tap(app, "留言")
+    assert "录音已过保存期限" in app.current.body
+    assert "播放" not in app.current.choice_labels()
 
 
 def test_no_messages(demo_store, said, kiosk):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from pathlib import Path
 
 import pytest
 from sipcallers import BARESIP, Baresip, frame_rms
@@ -331,7 +330,7 @@ def test_voice_message_is_recorded_and_stored(tmp_path, mic, real_line, demo_sto
     [msg] = calls.list_messages(demo_store)
     assert msg["member_no"] == "QS002" and msg["call_id"] == record["call_id"]
     assert msg["rate_hz"] == 8000
-    data = Path(msg["path"]).read_bytes()
+    data = calls.message_wav(demo_store, msg["message_id"])
     assert hashlib.sha256(data).hexdigest() == msg["sha256"]
     # from the tone to the # key: the speech and a little quiet either side of it
     assert speech_s - 0.3 < msg["duration_ms"] / 1000 < speech_s + 3.0, (msg, speech_s)

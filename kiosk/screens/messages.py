@@ -43,6 +43,7 @@ class StaffMessagesScreen(StaffScreen):
     number = 0
 
     def fill(self, number: int = 0, **kwargs) -> None:
+        calls.housekeep(self.app.store)  # the retention rule staff set
         self.rows = calls.list_messages(self.app.store, reader=_reader(self.app))
         unheard = sum(1 for r in self.rows if not r["heard_at"])
         self.figure = f"{unheard}条未听"
@@ -58,7 +59,9 @@ class StaffMessagesScreen(StaffScreen):
         heard = "未听" if not r["heard_at"] else f"已听（{r['heard_by']}）"
         self.body = "\n".join([f"【{heard}】", f"留言人：{who_left(r)}",
                                f"时间：{_when_zh(r['recorded_at'])}", f"长度：{r['seconds']:g}秒"])
-        buttons = [("播放", "播放留言", self.play)]
+        if not r["audio"]:
+            self.body += "\n录音已过保存期限，删掉了。"
+        buttons = [("播放", "播放留言", self.play)] if r["audio"] else []
         if not r["heard_at"]:
             buttons.append(("标为已听", "", self.mark_heard))
         if len(self.rows) > 1:
