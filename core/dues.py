@@ -32,6 +32,7 @@ MAX_MONTHS_PER_PAYMENT = 36
 # The hub's time is measured across a slow link and the terminal's clock drifts a little:
 # only a terminal clock well behind the hub's counts as wrong.
 HUB_CLOCK_SLACK = timedelta(minutes=5)
+_MS = timedelta(milliseconds=1)
 # The latest time a payment was recorded at: a clock that runs back (a flat clock battery
 # resets it) is caught even when some other write (a study session) came in between.
 CLOCK_MARK = "dues_clock_mark"
@@ -251,7 +252,9 @@ def _when(text: str | None) -> datetime | None:
 def clock_suspect(store) -> str | None:
     """English reason when the terminal clock looks wrong: earlier than the newest event it
     wrote, than the latest payment it recorded (until staff confirm the date), or than the
-    hub time seen at the last sync. Times are compared as instants, not as strings."""
+    hub time seen at the last sync; or ahead of the hub's clock at the last sync (the hub
+    flags such a terminal's events as from the future). Times are compared as instants,
+    not as strings."""
     now_dt = store.now()
     now = iso(now_dt)
     last = store.one("SELECT at FROM journal ORDER BY seq DESC LIMIT 1")
@@ -266,6 +269,13 @@ def clock_suspect(store) -> str | None:
     hub_at = _when(hub_seen)
     if hub_at and now_dt < hub_at - HUB_CLOCK_SLACK:
         return f"terminal clock {now} is earlier than the hub time seen at last sync {hub_seen}"
+    offset = store.meta("sync.clock_offset_ms")  # hub minus terminal, at the last sync
+    if offset and offset.lstrip("-").isdigit() and -int(offset) > HUB_CLOCK_SLACK / _MS:
+        return (f"terminal clock was {-int(offset) // 60000} min ahead of the hub's at the "
+                "last sync")
+    if store.meta("sync.clock_ahead"):
+        return (f"the hub found events of this terminal dated ahead of its clock (sync at "
+                f"{store.meta('sync.clock_ahead')})")
     return None
 
 

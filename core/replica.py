@@ -420,3 +420,11 @@ def pending(store) -> dict:
     for r in rows:
         out[r["state"]][r["type"]] = r["n"]
     return out
+
+
+def skipped_since(store, cursor: int, limit: int) -> list[dict]:
+    """Pulled events kept ``skipped`` after hub cursor ``cursor``, oldest first, with their
+    reasons: sync reports them to the hub's operator."""
+    return store.all("SELECT event_id, cursor, reason FROM replica_event "
+                     "WHERE state = 'skipped' AND cursor > ? ORDER BY cursor LIMIT ?",
+                     [cursor, limit])

@@ -22,6 +22,8 @@ keeps the ids it has seen in ``replica_event``):
     sync.pull_cursor, sync.pull_seen         how far pulled events are applied (moved in
                                              the same transaction as the page's rows)
     sync.clock_offset_ms                     hub clock minus terminal clock, last seen
+    sync.clock_ahead                         set when the hub found our events from the future
+    sync.skips_reported                      hub cursor up to which skipped events were reported
     sync.last_success, sync.last_error, sync.last_report
 """
 
@@ -304,7 +306,8 @@ def push(store, client: HubClient, *, batch: int = protocol.PUSH_BATCH) -> dict:
     """Ship the journal and audit chain the hub does not have yet; returns what moved."""
     pushed_audit = outbox.pushed(store)[1]
     head = outbox.head_seq(store)
-    totals = {"batches": 0, "applied": 0, "duplicates": 0, "stored_seq": None}
+    totals = {"batches": 0, "applied": 0, "duplicates": 0, "stored_seq": None,
+              "future_events": 0}
     rewound = False
     while True:
         events, entries = _batch(store, pushed_audit, batch)
@@ -331,6 +334,7 @@ def push(store, client: HubClient, *, batch: int = protocol.PUSH_BATCH) -> dict:
         totals["batches"] += 1
         totals["applied"] += result["applied"]
         totals["duplicates"] += result["duplicates"]
+        totals["future_events"] += result.get("future_events", 0)  # our clock is fast
         totals["stored_seq"] = result["stored_seq"]
     return totals
 
@@ -428,6 +432,24 @@ def download_media(client: HubClient, sha256: str, dest: Path) -> dict:
     return {"sha256": sha256, "bytes": got, "resumed_from": have or None}
 
 
+def report_skips(store, client: HubClient) -> int:
+    """Tell the hub which pulled events this terminal could not apply (with the reason),
+    once each: its operator lists and quarantines them (``lianxin hub events``)."""
+    from core import replica
+
+    mark = int(store.meta("sync.skips_reported", "0") or 0)
+    sent = 0
+    while rows := replica.skipped_since(store, mark, protocol.MAX_SKIPS):
+        skipped = [{"event_id": r["event_id"],
+                    "reason": (r["reason"] or "")[:protocol.MAX_SKIP_REASON]} for r in rows]
+        client.request("POST", "/v1/push", compress=True,
+                       body={"events": [], "audit": [], "skipped": skipped})
+        mark, sent = rows[-1]["cursor"], sent + len(rows)
+        with store.transaction():
+            store.set_meta("sync.skips_reported", str(mark))
+    return sent
+
+
 # -- one sync --------------------------------------------------------------------------
 
 def sync_once(store, *, session: requests.Session | None = None) -> dict:
@@ -437,6 +459,7 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
     try:
         pushed = push(store, client)
         pulled = pull(store, client)
+        skips = report_skips(store, client)
         media = fetch_media(store, client)
     except LianxinError as e:
         with store.transaction():
@@ -445,9 +468,11 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
             store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
         raise
     report = {"pushed": pushed["applied"], "duplicates": pushed["duplicates"],
-              "batches": pushed["batches"], "pulled": pulled["events"],
+              "batches": pushed["batches"], "future_events": pushed["future_events"],
+              "pulled": pulled["events"],
               "pulled_by_type": pulled["by_type"], "applied": pulled["applied"],
-              "skipped": pulled["skipped"], "waiting": pulled["waiting"],
+              "skipped": pulled["skipped"], "skips_reported": skips,
+              "waiting": pulled["waiting"],
               "media": media["files"], "media_bytes": media["bytes"],
               "bytes_sent": client.bytes_sent, "bytes_received": client.bytes_received,
               "round_trips": client.round_trips,
@@ -459,6 +484,12 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
         # wrong (flat battery), and cash then needs staff to confirm the date (core.dues).
         hub_now = store.now() + timedelta(milliseconds=client.offset_ms)
         store.set_meta("hub_time_seen", iso(hub_now))
+        # The hub found events we wrote dated ahead of its clock: ours is fast (core.dues
+        # tells staff). Cleared once a push of new events has none.
+        if pushed["future_events"]:
+            store.set_meta("sync.clock_ahead", iso(hub_now))
+        elif pushed["applied"]:
+            store.set_meta("sync.clock_ahead", "")
         store.set_meta("sync.last_report", json.dumps(report, ensure_ascii=False))
         store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
     return report

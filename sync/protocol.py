@@ -44,7 +44,10 @@ from .protocol_auth import (
 from .protocol_batch import (
     AUDIT_FIELDS,
     EVENT_FIELDS,
+    FUTURE_WINDOW_S,
     MAX_SEQ,
+    MAX_SKIP_REASON,
+    MAX_SKIPS,
     PUSH_BATCH,
     Batch,
     canonical_json,
@@ -54,6 +57,7 @@ from .protocol_batch import (
     check_events,
     check_pairing,
     check_payloads,
+    check_times,
     parse_batch,
     parse_json_object,
     parse_push,
@@ -65,11 +69,11 @@ MAX_BODY = 8 * 1024 * 1024        # bytes, after decompression
 PULL_PAGE = 2000                  # most events in one pull page
 
 __all__ = [
-    "AUDIT_FIELDS", "ERRORS", "EVENT_FIELDS", "H_HUB_TIME", "H_LOCAL_TIME", "H_NONCE",
-    "H_SIGNATURE", "H_TERMINAL", "H_TIME", "MAX_BODY", "MAX_SEQ", "PROTOCOL_VERSION", "PULL_PAGE",
+    "AUDIT_FIELDS", "ERRORS", "EVENT_FIELDS", "FUTURE_WINDOW_S", "H_HUB_TIME", "H_LOCAL_TIME", "H_NONCE",
+    "H_SIGNATURE", "H_TERMINAL", "H_TIME", "MAX_BODY", "MAX_SEQ", "MAX_SKIPS", "MAX_SKIP_REASON", "PROTOCOL_VERSION", "PULL_PAGE",
     "PUSH_BATCH", "TIME_WINDOW_MS", "AuthHeaders", "Batch", "ProtocolError", "canonical_json",
-    "check_audit", "check_authority", "check_branch_events", "check_events", "check_pairing", "check_payloads",
-    "check_time",
+    "check_audit", "check_authority", "check_branch_events", "check_events", "check_pairing",
+    "check_payloads", "check_time", "check_times",
     "event_of_entry", "load_private_key", "load_public_key", "new_private_key",
     "parse_auth_headers", "parse_batch", "parse_json_object", "parse_push", "private_key_pem",
     "public_key_b64", "sign", "signing_string", "valid_terminal_id", "verify", "wall_ms",

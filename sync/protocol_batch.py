@@ -11,6 +11,7 @@ what it holds for the terminal:
     check_branch_events                 a terminal creates only its own branch
     check_authority                     a terminal authors only what core.events lets it
     check_payloads                      what an event says of its sender, branch and money
+    check_times                         every event time is a time; those from the future
 
 The audit chain's hash is core.audit.entry_hash, imported rather than copied, so the hub
 recomputes exactly what the terminal wrote.
@@ -21,7 +22,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from core import events as catalogue
 from core.audit import GENESIS, digest, entry_hash, event_of_entry
@@ -29,6 +31,8 @@ from core.audit import GENESIS, digest, entry_hash, event_of_entry
 from .protocol_errors import ProtocolError
 
 PUSH_BATCH = 500                  # most events (and audit entries) in one push
+MAX_SKIPS = 200                   # most skip reports in one push
+MAX_SKIP_REASON = 300
 MAX_SEQ = 2**62                   # seqs, head_seq and cursors stay below this (SQLite: 2**63)
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -88,6 +92,7 @@ class Batch:
     payloads: list
     named: list[tuple[str | None, str | None]]
     hashes: list[str]
+    skips: list[dict] = field(default_factory=list)  # pulled events it could not apply
 
 
 def parse_batch(data: dict) -> tuple[list[dict], list[dict]]:
@@ -154,7 +159,25 @@ def parse_push(data: dict) -> Batch:
         m = _EVENT_DETAIL.fullmatch(detail)
         named.append(m.groups() if m else event_of_entry(detail))
         hashes.append(entry_hash(prev_hash, seq, at, actor, action, subject, detail))
-    return Batch(out_events, out_audit, payloads, named, hashes)
+    return Batch(out_events, out_audit, payloads, named, hashes, _parse_skips(data))
+
+
+def _parse_skips(data: dict) -> list[dict]:
+    """A push's optional ``skipped``: pulled events the terminal could not apply, each
+    ``{"event_id", "reason"}`` (at most MAX_SKIPS; a reason at most MAX_SKIP_REASON
+    characters)."""
+    skips = data.get("skipped", [])
+    if not isinstance(skips, list) or len(skips) > MAX_SKIPS:
+        raise ProtocolError("bad_batch", f"skipped must be a list of at most {MAX_SKIPS}")
+    out = []
+    for i, s in enumerate(skips):
+        if (type(s) is not dict or type(s.get("event_id")) is not str
+                or not 0 < len(s["event_id"]) <= 100 or type(s.get("reason")) is not str
+                or len(s["reason"]) > MAX_SKIP_REASON):
+            raise ProtocolError("bad_batch", f"skipped {i}: an object with an event_id (1-100 "
+                                f"characters) and a reason (at most {MAX_SKIP_REASON})")
+        out.append({"event_id": s["event_id"], "reason": s["reason"]})
+    return out
 
 
 def _slow_event(e, where: str) -> dict:
@@ -303,6 +326,33 @@ def check_authority(new_events: list[dict], enrolled_seq: int) -> None:
             raise ProtocolError("not_authorized", f"event {ev['seq']} ({ev['type']}) is the "
                                 "hub's to author; a terminal may only propose roster and PIN "
                                 "changes")
+
+
+# How far ahead of the hub's clock an event's time may be before the hub flags the terminal's
+# clock as wrong (DESIGN §3): twice the signing window, so a clock the signature accepts is
+# never flagged.
+FUTURE_WINDOW_S = 600
+
+
+def check_times(new_events: list[dict], hub_now: datetime) -> list[dict]:
+    """Each new event's ``at`` is an ISO time with a zone (422 ``bad_time``); returns the
+    events dated more than FUTURE_WINDOW_S after ``hub_now``. They are kept (they are in the
+    terminal's journal and chain for good, and refusing them would stop its sync for
+    ever) and flagged: the hub notes the terminal's clock as wrong, and nothing the hub
+    decides follows an event's time."""
+    limit = hub_now + timedelta(seconds=FUTURE_WINDOW_S)
+    ahead = []
+    for ev in new_events:
+        try:
+            when = datetime.fromisoformat(ev["at"])
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            raise ProtocolError("bad_time", f"event {ev['seq']}: at {_show(ev['at'])} is not an "
+                                "ISO time with a zone")
+        if when > limit:
+            ahead.append(ev)
+    return ahead
 
 
 # Payload fields that name a branch, in what core writes (branch.created, branch.policy_set

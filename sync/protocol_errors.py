@@ -50,6 +50,8 @@ ERRORS: dict[str, tuple[int, str, str]] = {
                        "终端发来的记录不符合规定，已被服务中心拒收，请联系服务中心。"),
     "unknown_event_type": (422, "an event's type is not in the event catalogue (core.events)",
                            "终端发来了服务中心不认识的记录，请升级终端软件或联系服务中心。"),
+    "bad_time": (422, "an event's time is not an ISO time with a zone",
+                 "终端发来的记录时间格式不对，已拒收，请联系服务中心。"),
     "not_authorized": (422, "an event's type is the hub's to author, not a terminal's",
                        "这项内容由服务中心统一管理，终端发来的修改已被拒收，请联系服务中心。"),
     "bad_amount": (422, "a payment's amounts are not whole, non-negative fen adding up to its "

@@ -298,3 +298,42 @@ def test_an_enrolled_terminal_does_not_author_what_the_hub_owns(liar):
     assert liar.one("SELECT count(*) AS n FROM journal WHERE type IN "
                     "('branch.policy_set', 'staff.added') AND seq > ?",
                     [liar.one("SELECT max(seq) AS s FROM journal")["s"]])["n"] == 0
+
+
+# -- time: an event from the future is kept and flagged; a time that is no time refuses ----
+
+def test_events_from_the_future_are_kept_flagged_and_the_terminal_hears_its_clock_is_wrong(
+        hub, liar, honest):
+    from core import dues
+
+    assert dues.clock_suspect(liar) is None
+    _in_2099(liar)
+    event_id = _write(liar, "help.requested", {"where": "kiosk", "member_no": None})
+    report_ = sc.sync_once(liar)  # kept: it is in the terminal's journal and chain for good
+    assert report_["future_events"] == 1
+    [held] = [e for e in hub.storage.log_for_branch(DEMO) if e["event_id"] == event_id]
+    assert held["at"].startswith("2099-01-01") and held["received_at"] < "2099"
+    [row] = [t for t in admin.list_terminals(hub.storage, DEMO)
+             if t["terminal_id"] == liar.terminal_id]
+    assert (row["clock"], row["future_events"]) == ("ahead", 1)
+    assert row["future_latest_at"].startswith("2099-01-01") and row["chain"] == "ok"
+    # The terminal knows too: cash now needs staff to confirm the date.
+    assert "ahead of its clock" in (dues.clock_suspect(liar) or "")
+    hub.stop()
+    log = hub.proc.log_path.read_text(errors="replace")
+    assert f"push from terminal {liar.terminal_id}" in log and "clock is wrong" in log
+    hub.start()
+    # The others are not affected; an honest clock is not flagged.
+    sc.sync_once(honest)
+    [other] = [t for t in admin.list_terminals(hub.storage, DEMO)
+               if t["terminal_id"] == honest.terminal_id]
+    assert other["clock"] == "ok" and dues.clock_suspect(honest) is None
+
+
+def test_an_event_whose_time_is_no_time_is_refused(hub, liar, honest):
+    before = _state(hub)
+    event_id = _write(liar, "help.requested", {"where": "kiosk", "member_no": None})
+    with liar.transaction():  # the journal is append-only: only an attacker rewrites it
+        liar.db.execute("DROP TRIGGER IF EXISTS journal_no_update")
+        liar.db.execute("UPDATE journal SET at = 'tomorrow' WHERE event_id = ?", [event_id])
+    _assert_refused(hub, liar, honest, before, "bad_time", 422)

@@ -137,6 +137,19 @@ def test_consent_through_staff(app, said, demo_store):
     assert "来电识别：未同意" in app.current.body
 
 
+def test_staff_are_told_when_the_clock_is_wrong(app, said, demo_store):
+    from kiosk.screens.staff import CLOCK_WRONG
+
+    enter_staff(app)
+    assert CLOCK_WRONG not in app.current.body
+    with demo_store.transaction():  # the last sync found this terminal an hour fast
+        demo_store.set_meta("sync.clock_offset_ms", str(-3_600_000))
+    tap(app, "终端状态")
+    assert app.current.body.splitlines()[1] == CLOCK_WRONG and CLOCK_WRONG in said[-1]
+    tap(app, "返回")
+    assert CLOCK_WRONG in app.current.body and CLOCK_WRONG in said[-1]
+
+
 def test_terminal_state_and_voice_test(app, said):
     enter_staff(app)
     tap(app, "终端状态")

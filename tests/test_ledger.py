@@ -556,6 +556,21 @@ def test_clock_behind_the_hub_time(store, staff_ok):
     assert dues.clock_suspect(store) is None
 
 
+def test_clock_ahead_of_the_hub_at_the_last_sync(store, staff_ok):
+    add(store)
+    with store.transaction():
+        store.set_meta("sync.clock_offset_ms", str(-3_600_000))  # the terminal 1 h fast
+    assert "60 min ahead" in dues.clock_suspect(store)
+    with pytest.raises(PolicyError):
+        dues.pay(store, "M01", months=1, confirmation=staff_ok)
+    with store.transaction():
+        store.set_meta("sync.clock_offset_ms", str(-120_000))  # 2 min: within the slack
+    assert dues.clock_suspect(store) is None
+    with store.transaction():  # the hub found events from the future at the last push
+        store.set_meta("sync.clock_ahead", "2026-11-15T10:00:00.000+08:00")
+    assert "ahead of its clock" in dues.clock_suspect(store)
+
+
 # -- takings and history ----------------------------------------------------------------
 
 def test_takings_for_a_day(store, staff_ok, clock):

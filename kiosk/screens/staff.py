@@ -25,6 +25,8 @@ from .. import receipt_escpos as receipt_doc
 from .dues_flow import PanelScreen
 
 LINES_PER_PAGE = 4
+# Said and shown to staff when core.dues.clock_suspect finds the clock wrong (fast or slow).
+CLOCK_WRONG = "终端的时间不准，请核对日期和时间"
 
 
 def sample_staff(app) -> dict:
@@ -75,8 +77,10 @@ class StaffMenuScreen(StaffScreen):
         t = dues.takings(self.app.store)
         self.unheard = len(calls.list_messages(self.app.store, unheard_only=True))
         self.title = "工作人员"
+        self.clock_wrong = dues.clock_suspect(self.app.store) is not None
         self.body = (f"{s.name}（{role}），您好。\n今天收款{len(t['entries'])}笔，"
-                     f"合计{fen_to_yuan(t['total_fen'])}元。\n未听的留言{self.unheard}条。")
+                     f"合计{fen_to_yuan(t['total_fen'])}元。\n未听的留言{self.unheard}条。"
+                     + ("\n" + CLOCK_WRONG if self.clock_wrong else ""))
         self.set_choices([
             ("找党员", "找党员，代交党费或登记同意", lambda: self.app.show("staff_find")),
             ("今日收款", "", lambda: self.app.show("staff_takings")),
@@ -88,6 +92,7 @@ class StaffMenuScreen(StaffScreen):
 
     def speech(self) -> str:
         heard = f"有{self.unheard}条留言还没有听。" if self.unheard else ""
+        heard += CLOCK_WRONG + "。" if self.clock_wrong else ""
         return (f"{self.app.staff.name}，您好。{heard}请点：找党员，今日收款，欠费名单，留言，"
                 "终端状态，或者退出。")
 
@@ -174,8 +179,11 @@ def terminal_state(app) -> list[str]:
     model = config.get("vosk_model")
     listen = f"语音识别：已设置模型 {model}" if model else "语音识别：没有模型，只用触摸"
     disk = shutil.disk_usage(store.path.parent if hasattr(store.path, "parent") else ".")
-    return [sync_line, speech, listen, f"打印机：{printer.describe()}",
-            f"磁盘：还剩{disk.free / 1e9:.1f}GB，共{disk.total / 1e9:.0f}GB"]
+    lines = [sync_line, speech, listen, f"打印机：{printer.describe()}",
+             f"磁盘：还剩{disk.free / 1e9:.1f}GB，共{disk.total / 1e9:.0f}GB"]
+    if dues.clock_suspect(store):
+        lines.insert(1, CLOCK_WRONG)
+    return lines
 
 
 class StaffTerminalScreen(StaffScreen):

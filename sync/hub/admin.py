@@ -22,7 +22,7 @@ from core.errors import InvalidInput, NotFound
 
 from .. import protocol
 from ..protocol import canonical_json
-from . import conflicts, report, roster, staff
+from . import conflicts, log_admin, report, roster, staff
 from .service import code_hash
 from .storage import HubStorage
 
@@ -124,7 +124,8 @@ def issue_enroll_code(storage: HubStorage, branch: str, *, ttl_hours: int = CODE
 
 def list_terminals(storage: HubStorage, branch: str | None = None) -> list[dict]:
     """Terminals with last-seen time, events still waiting on the terminal (as it last
-    reported), and the state of its audit chain at the hub."""
+    reported), the state of its audit chain at the hub, and whether it sent events dated
+    ahead of the hub's clock."""
     out = []
     for t in storage.list_terminals(branch):
         out.append({
@@ -135,6 +136,10 @@ def list_terminals(storage: HubStorage, branch: str | None = None) -> list[dict]
             "audit_seq": t["audit_seq"], "clock_offset_ms": t["clock_offset_ms"],
             "chain": ("refused: " + t["last_refusal"]) if t["last_refusal"] else "ok",
             "last_refusal_at": t["last_refusal_at"],
+            # Events dated ahead of the hub's clock: the terminal's clock is wrong.
+            "clock": "ahead" if t["future_events"] else "ok",
+            "future_events": t["future_events"], "future_latest_at": t["future_latest_at"],
+            "future_seen_at": t["future_seen_at"],
         })
     return out
 
@@ -154,6 +159,14 @@ accept_all_proposals = conflicts.accept_all
 double_payments = conflicts.flags        # member-months paid twice, open
 resolve_double_payment = conflicts.resolve_flag
 branch_report = report.build
+
+
+# -- the branch log: events, quarantine, checks (sync.hub.log_admin) ---------------------
+
+list_events = log_admin.list_events      # with the terminals that reported one skipped
+quarantine_event = log_admin.quarantine  # pull stops passing it on; it stays on record
+release_event = log_admin.release
+check_log = log_admin.check              # stored events that break today's push rules
 
 
 # -- roster and staff (sync.hub.roster, sync.hub.staff) ----------------------------------

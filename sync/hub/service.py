@@ -19,6 +19,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from core.clock import iso
 
@@ -31,8 +32,6 @@ log = logging.getLogger("lianxin.hub")
 
 
 def _now_iso(now_ms: int) -> str:
-    from datetime import UTC, datetime
-
     return iso(datetime.fromtimestamp(now_ms / 1000, tz=UTC))
 
 
@@ -145,7 +144,7 @@ def push(storage: HubStorage, caller: Caller, data: dict, now_ms: int) -> dict:
     at = _now_iso(now_ms)
     try:
         with storage.transaction():
-            checked = _check_batch(storage, caller, batch)
+            checked = _check_batch(storage, caller, batch, datetime.fromisoformat(at))
             return _store_batch(storage, caller, batch, checked, head, at)
     except ProtocolError as e:
         _note_refusal(storage, caller, e, at)
@@ -207,7 +206,8 @@ def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str
                 if refused is None:
                     caller = Caller(auth.terminal_id, terminal["branch"])
                     try:
-                        checked = _check_batch(storage, caller, batch)
+                        checked = _check_batch(storage, caller, batch,
+                                               datetime.fromisoformat(at))
                     except ProtocolError as e:
                         _note_refusal(storage, caller, e, at)
                         refused = e
@@ -244,10 +244,11 @@ def _note_refusal(storage: HubStorage, caller: Caller, e: ProtocolError, at: str
         e.extra.setdefault("audit_seq", t["audit_seq"])
 
 
-def _check_batch(storage: HubStorage, caller: Caller,
-                 batch: protocol.Batch) -> tuple[list[dict], list[dict]]:
-    """Every push rule against the hub's state; returns the new events and audit entries.
-    Reads only: a refusal here has written nothing. Call inside a transaction."""
+def _check_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
+                 now: datetime) -> tuple[list[dict], list[dict], list[dict]]:
+    """Every push rule against the hub's state; returns the new events, the new audit
+    entries and the new events dated ahead of the hub's clock ``now``. Reads only: a
+    refusal here has written nothing. Call inside a transaction."""
     events, entries = batch.events, batch.entries
     t = storage.get_terminal(caller.terminal_id)
     stored_seq, audit_seq = t["stored_seq"], t["audit_seq"]
@@ -261,6 +262,7 @@ def _check_batch(storage: HubStorage, caller: Caller,
     protocol.check_pairing(events, entries, new_events, new_entries, batch.named)
     protocol.check_branch_events(new_events, caller.branch)
     protocol.check_authority(new_events, t["enrolled_seq"])
+    ahead = protocol.check_times(new_events, now)
     # New events are the batch's last ones (check_events): so are their payloads.
     receipts = protocol.check_payloads(new_events, batch.payloads[len(events) - len(new_events):],
                                        caller.terminal_id, caller.branch)
@@ -268,7 +270,7 @@ def _check_batch(storage: HubStorage, caller: Caller,
         raise ProtocolError("event_conflict")
     if receipts:
         _check_receipts(storage, caller, receipts)
-    return new_events, new_entries
+    return new_events, new_entries, ahead
 
 
 def _check_receipts(storage: HubStorage, caller: Caller,
@@ -284,11 +286,21 @@ def _check_receipts(storage: HubStorage, caller: Caller,
 
 
 def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
-                 checked: tuple[list[dict], list[dict]], head: int | None, at: str) -> dict:
+                 checked: tuple[list[dict], list[dict], list[dict]], head: int | None,
+                 at: str) -> dict:
     """Append a checked batch's new part, with the reconciliation it brings; the answer."""
-    events, (new_events, new_entries) = batch.events, checked
+    events, (new_events, new_entries, ahead) = batch.events, checked
     after, upto = storage.store_batch(caller.terminal_id, caller.branch, new_events,
                                       new_entries, at, head)
+    if ahead:
+        # Kept (with the hub's receipt time beside the terminal's), flagged: its clock is
+        # fast. Nothing the hub decides follows an event's time.
+        latest = max(ahead, key=lambda e: datetime.fromisoformat(e["at"]))["at"]
+        log.warning("push from terminal %s (branch %s): %d events dated after the hub's "
+                    "clock %s + %d s, the latest %s: the terminal's clock is wrong",
+                    caller.terminal_id, caller.branch, len(ahead), at,
+                    protocol.FUTURE_WINDOW_S, latest)
+        storage.note_future_events(caller.terminal_id, len(ahead), latest, at)
     if new_events:  # flags and proposals commit with the batch, or not at all
         rows = [{"branch": caller.branch, "origin": caller.terminal_id, "seq": e["seq"],
                  "event_id": e["event_id"], "type": e["type"], "payload": e["payload"],
@@ -297,10 +309,15 @@ def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
         payloads = batch.payloads[len(events) - len(new_events):]
         conflicts.catch_up(storage, at=at,
                            appended=conflicts.Appended(after, upto, rows, payloads))
+    skips = storage.record_skips(caller.terminal_id, caller.branch, batch.skips, at)
+    if skips:
+        log.warning("terminal %s (branch %s) could not apply %d pulled events (see `lianxin "
+                    "hub events --skipped`)", caller.terminal_id, caller.branch, skips)
     t = storage.get_terminal(caller.terminal_id)
     return {"stored_seq": t["stored_seq"], "audit_seq": t["audit_seq"],
             "applied": len(new_events), "audit_applied": len(new_entries),
-            "duplicates": len(events) - len(new_events)}
+            "duplicates": len(events) - len(new_events), "future_events": len(ahead),
+            "skips_recorded": skips}
 
 
 def pull(storage: HubStorage, caller: Caller, cursor: int, limit: int) -> dict:

@@ -95,6 +95,8 @@ class LogQueries:
                 "SELECT cursor, origin, event_id, type, payload, at FROM branch_log "
                 "WHERE branch = ? AND cursor > ? AND origin IS NOT ? "
                 f"AND (origin = 'hub' OR type IN {_sql_list(SHARED_TYPES)}) "
+                "AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.event_id = "
+                "branch_log.event_id AND q.released_at IS NULL) "
                 "ORDER BY cursor LIMIT ?",
                 [branch, after, skip_origin, limit + 1])
             more = len(rows) > limit
@@ -108,8 +110,83 @@ class LogQueries:
         return rows, next_cursor, more
 
     def log_for_branch(self, branch: str) -> list[dict]:
-        return self._all("SELECT cursor, origin, seq, event_id, type, payload, at FROM branch_log "
+        return self._all("SELECT cursor, origin, seq, event_id, type, payload, at, received_at "
+                         "FROM branch_log "
                          "WHERE branch = ? ORDER BY cursor", [branch])
+
+    # -- the operator's view: quarantine, skip reports, checks (sync.hub.log_admin) --------
+    _EVENT_COLS = ("l.cursor, l.branch, l.origin, l.seq, l.event_id, l.type, l.payload, l.at, "
+                   "l.received_at, q.reason AS quarantine_reason, q.quarantined_by, "
+                   "q.quarantined_at, (q.event_id IS NOT NULL AND q.released_at IS NULL) "
+                   "AS quarantined")
+    _EVENT_FROM = ("branch_log l LEFT JOIN quarantine q ON q.event_id = l.event_id")
+
+    def log_event(self, event_id: str) -> dict | None:
+        row = self._one(f"SELECT {self._EVENT_COLS} FROM {self._EVENT_FROM} "
+                        "WHERE l.event_id = ?", [event_id])
+        if row is not None:
+            row["quarantined"] = bool(row["quarantined"])
+        return row
+
+    def log_events(self, branch: str, *, skipped_only: bool, quarantined_only: bool,
+                   limit: int) -> list[dict]:
+        where = ["l.branch = ?"]
+        if skipped_only:
+            where.append("EXISTS (SELECT 1 FROM skip_report s WHERE s.event_id = l.event_id)")
+        if quarantined_only:
+            where.append("q.event_id IS NOT NULL AND q.released_at IS NULL")
+        rows = self._all(f"SELECT {self._EVENT_COLS} FROM {self._EVENT_FROM} "
+                         f"WHERE {' AND '.join(where)} ORDER BY l.cursor DESC LIMIT ?",
+                         [branch, limit])
+        for r in rows:
+            r["quarantined"] = bool(r["quarantined"])
+        return rows
+
+    def terminal_events(self, branch: str | None = None) -> list[dict]:
+        """Every event terminals sent (of ``branch``, or all), in log order."""
+        where, params = ("AND l.branch = ?", [branch]) if branch else ("", [])
+        rows = self._all(f"SELECT {self._EVENT_COLS} FROM {self._EVENT_FROM} "
+                         f"WHERE l.origin != 'hub' {where} ORDER BY l.cursor", params)
+        for r in rows:
+            r["quarantined"] = bool(r["quarantined"])
+        return rows
+
+    def put_quarantine(self, event_id: str, branch: str, by: str, reason: str, at: str) -> None:
+        self._run("INSERT INTO quarantine(event_id, branch, quarantined_by, reason, "
+                  "quarantined_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(event_id) DO UPDATE SET "
+                  "quarantined_by = excluded.quarantined_by, reason = excluded.reason, "
+                  "quarantined_at = excluded.quarantined_at, released_by = NULL, "
+                  "released_at = NULL", [event_id, branch, by, reason, at])
+
+    def release_quarantine(self, event_id: str, by: str, at: str) -> bool:
+        cur = self._run("UPDATE quarantine SET released_by = ?, released_at = ? "
+                        "WHERE event_id = ? AND released_at IS NULL", [by, at, event_id])
+        return cur.rowcount == 1
+
+    def record_skips(self, terminal_id: str, branch: str, skips: list[dict], at: str) -> int:
+        """Keep a terminal's reports of events it could not apply — only of events of its
+        own branch's log; returns how many were new."""
+        known = {r["event_id"] for r in self._all(
+            f"SELECT event_id FROM branch_log WHERE branch = ? AND event_id IN "
+            f"({', '.join('?' * len(skips))})", [branch, *(s["event_id"] for s in skips)])
+        } if skips else set()
+        new = 0
+        for s in skips:
+            if s["event_id"] in known:
+                new += self._run("INSERT OR IGNORE INTO skip_report(terminal_id, event_id, "
+                                 "reason, reported_at) VALUES (?, ?, ?, ?)",
+                                 [terminal_id, s["event_id"], s["reason"], at]).rowcount
+        return new
+
+    def skip_reports(self, event_ids: list[str]) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for i in range(0, len(event_ids), 500):
+            part = event_ids[i:i + 500]
+            for r in self._all("SELECT event_id, terminal_id, reason, reported_at FROM "
+                               f"skip_report WHERE event_id IN ({', '.join('?' * len(part))}) "
+                               "ORDER BY reported_at", part):
+                out.setdefault(r.pop("event_id"), []).append(r)
+        return out
 
     def audit_chain(self, terminal_id: str) -> list[dict]:
         return self._all("SELECT seq, at, actor, action, subject, detail, prev_hash, hash "

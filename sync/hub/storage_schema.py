@@ -16,6 +16,8 @@ Migration set ``hub`` (the record; ``branch_log`` and ``terminal_audit`` are app
     terminal_audit  each terminal's audit chain, as verified
     nonce           recently used request nonces (the replay window)
     media           content-addressed files (lesson audio) and which branch may fetch them
+    quarantine      events an operator stopped passing on (sync.hub.log_admin)
+    skip_report     pulled events a terminal reported it could not apply
 
 Migration set ``hub_reconcile`` (derived from the branch log by sync.hub.conflicts, for
 reports; rebuildable):
@@ -101,6 +103,29 @@ def m002_terminal_enrolled_seq(db):
     Terminals enrolled before: what they had reported so far."""
     db.execute("ALTER TABLE terminal ADD COLUMN enrolled_seq INTEGER NOT NULL DEFAULT 0")
     db.execute("UPDATE terminal SET enrolled_seq = max(head_seq, stored_seq)")
+
+
+@migrations()
+def m003_terminal_clock_ahead(db):
+    """Events a terminal sent dated ahead of the hub's clock (protocol.check_times): how
+    many, the latest such time, and when the hub last received one — its clock is wrong."""
+    db.execute("ALTER TABLE terminal ADD COLUMN future_events INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE terminal ADD COLUMN future_latest_at TEXT")
+    db.execute("ALTER TABLE terminal ADD COLUMN future_seen_at TEXT")
+
+
+@migrations()
+def m004_quarantine_and_skip_reports(db):
+    """Beside the append-only branch log: events an operator quarantined (pull leaves them
+    out; released ones keep their record), and pulled events terminals could not apply."""
+    db.execute("""CREATE TABLE quarantine (
+        event_id TEXT PRIMARY KEY REFERENCES branch_log(event_id), branch TEXT NOT NULL,
+        quarantined_by TEXT NOT NULL, reason TEXT NOT NULL, quarantined_at TEXT NOT NULL,
+        released_by TEXT, released_at TEXT)""")
+    db.execute("""CREATE TABLE skip_report (
+        terminal_id TEXT NOT NULL REFERENCES terminal(terminal_id), event_id TEXT NOT NULL,
+        reason TEXT NOT NULL, reported_at TEXT NOT NULL, PRIMARY KEY (terminal_id, event_id))""")
+    db.execute("CREATE INDEX skip_report_event ON skip_report(event_id)")
 
 
 # Derived from the branch log by sync.hub.conflicts (rebuildable from it; not append-only):

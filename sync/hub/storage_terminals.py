@@ -59,7 +59,8 @@ class TerminalQueries:
     # -- terminals ---------------------------------------------------------------------
     _TERMINAL_COLS = ("terminal_id, branch, public_key, label, enrolled_at, last_seen, "
                       "revoked_at, stored_seq, audit_seq, audit_hash, head_seq, "
-                      "clock_offset_ms, last_refusal, last_refusal_at, enrolled_seq")
+                      "clock_offset_ms, last_refusal, last_refusal_at, enrolled_seq, "
+                      "future_events, future_latest_at, future_seen_at")
 
     def insert_terminal(self, *, terminal_id: str, branch: str, public_key: str, label: str,
                         at: str, enrolled_seq: int = 0) -> None:
@@ -85,6 +86,13 @@ class TerminalQueries:
         self._run("UPDATE terminal SET last_seen = ?, "
                   "clock_offset_ms = coalesce(?, clock_offset_ms) WHERE terminal_id = ?",
                   [at, clock_offset_ms, terminal_id])
+
+    def note_future_events(self, terminal_id: str, count: int, latest_at: str, at: str) -> None:
+        """``count`` more events dated ahead of the hub's clock, the latest at ``latest_at``
+        (kept as the terminal wrote it; compared by the caller, which parsed it)."""
+        self._run("UPDATE terminal SET future_events = future_events + ?, "
+                  "future_latest_at = ?, future_seen_at = ? WHERE terminal_id = ?",
+                  [count, latest_at, at, terminal_id])
 
     def note_refusal(self, terminal_id: str, code: str, at: str) -> None:
         self._run("UPDATE terminal SET last_refusal = ?, last_refusal_at = ? "
