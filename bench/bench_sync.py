@@ -159,7 +159,8 @@ def _signed_post(session: requests.Session, url: str, t: FakeTerminal, body: byt
     ts, nonce = str(int(time.time() * 1000)), secrets.token_hex(16)
     headers = {protocol.H_TERMINAL: t.terminal_id, protocol.H_TIME: ts, protocol.H_NONCE: nonce,
                protocol.H_SIGNATURE: protocol.sign(t.key, "POST", "/v1/push", ts, nonce, body),
-               "Content-Type": "application/json", "Content-Encoding": "gzip"}
+               "Content-Type": "application/json", "Content-Encoding": "gzip",
+               protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION)}
     r = session.post(url + "/v1/push", data=body, headers=headers, timeout=120)
     r.raise_for_status()
     return r.json()

@@ -101,7 +101,7 @@ class HubClient:
         A refusal raises :class:`SyncError` with the hub's code; a ``stale_time`` refusal
         is retried once in the hub's time."""
         raw = b""
-        hdrs = dict(headers or {})
+        hdrs = {protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION), **(headers or {})}
         if body is not None:
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             hdrs["Content-Type"] = "application/json"

@@ -64,17 +64,31 @@ from .protocol_batch import (
 )
 from .protocol_errors import ERRORS, ProtocolError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+MIN_PROTOCOL = 2                  # the oldest terminal protocol this hub serves
+H_PROTOCOL = "X-Lianxin-Protocol"  # the terminal's protocol version, on every request
 MAX_BODY = 8 * 1024 * 1024        # bytes, after decompression
 PULL_PAGE = 2000                  # most events in one pull page
 
 __all__ = [
     "AUDIT_FIELDS", "ERRORS", "EVENT_FIELDS", "FUTURE_WINDOW_S", "H_HUB_TIME", "H_LOCAL_TIME", "H_NONCE",
-    "H_SIGNATURE", "H_TERMINAL", "H_TIME", "MAX_BODY", "MAX_SEQ", "MAX_SKIPS", "MAX_SKIP_REASON", "PROTOCOL_VERSION", "PULL_PAGE",
+    "H_PROTOCOL", "H_SIGNATURE", "H_TERMINAL", "H_TIME", "MAX_BODY", "MIN_PROTOCOL", "MAX_SEQ", "MAX_SKIPS", "MAX_SKIP_REASON", "PROTOCOL_VERSION", "PULL_PAGE",
     "PUSH_BATCH", "TIME_WINDOW_MS", "AuthHeaders", "Batch", "ProtocolError", "canonical_json",
     "check_audit", "check_authority", "check_branch_events", "check_events", "check_pairing",
-    "check_payloads", "check_time", "check_times",
+    "check_payloads", "check_time", "check_times", "check_version",
     "event_of_entry", "load_private_key", "load_public_key", "new_private_key",
     "parse_auth_headers", "parse_batch", "parse_json_object", "parse_push", "private_key_pem",
     "public_key_b64", "sign", "signing_string", "valid_terminal_id", "verify", "wall_ms",
 ]
+
+
+def check_version(headers) -> None:
+    """A terminal of an older protocol (no ``X-Lianxin-Protocol`` header: v1) gets 426
+    ``upgrade_required``, whose Chinese tells staff to upgrade, rather than a refusal of
+    some rule it does not know."""
+    raw = headers.get(H_PROTOCOL, "")
+    version = int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    if version < MIN_PROTOCOL:
+        raise ProtocolError("upgrade_required", f"the terminal speaks sync protocol {version}; "
+                            f"this hub needs {MIN_PROTOCOL} or later",
+                            hub_protocol=PROTOCOL_VERSION)

@@ -50,6 +50,8 @@ ERRORS: dict[str, tuple[int, str, str]] = {
                        "终端发来的记录不符合规定，已被服务中心拒收，请联系服务中心。"),
     "unknown_event_type": (422, "an event's type is not in the event catalogue (core.events)",
                            "终端发来了服务中心不认识的记录，请升级终端软件或联系服务中心。"),
+    "upgrade_required": (426, "the terminal's sync protocol is older than the hub's",
+                         "终端软件版本太旧，服务中心已经不能接收，请升级终端软件后再同步。"),
     "bad_time": (422, "an event's time is not an ISO time with a zone",
                  "终端发来的记录时间格式不对，已拒收，请联系服务中心。"),
     "not_authorized": (422, "an event's type is the hub's to author, not a terminal's",

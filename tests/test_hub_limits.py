@@ -131,7 +131,9 @@ def _post(app, path: str, body: bytes, client: tuple[str, int]) -> tuple[int, di
              "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
              "query_string": b"", "root_path": "", "client": client,
              "server": ("127.0.0.1", 8440),
-             "headers": [(b"content-type", b"application/json"), (b"host", b"hub")]}
+             "headers": [(b"content-type", b"application/json"), (b"host", b"hub"),
+                         (protocol.H_PROTOCOL.lower().encode(),
+                          str(protocol.PROTOCOL_VERSION).encode())]}
     asyncio.run(app(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     text = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

@@ -39,6 +39,7 @@ class TerminalAuth(requests.auth.AuthBase):
             body = body.encode("utf-8")
         t, nonce = str(int(time.time() * 1000)), secrets.token_hex(16)
         r.headers.update({
+            protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION),
             protocol.H_TERMINAL: self.terminal_id, protocol.H_TIME: t, protocol.H_NONCE: nonce,
             protocol.H_SIGNATURE: protocol.sign(self.key, r.method, r.path_url, t, nonce, body)})
         return r

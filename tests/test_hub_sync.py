@@ -68,7 +68,8 @@ def _send(client: sc.HubClient, method: str, path: str, body: bytes = b"", *,
     sig = protocol.sign(key or client.key, method, path, t, nonce,
                         body if sign_body is None else sign_body)
     h = {protocol.H_TERMINAL: client.terminal_id, protocol.H_TIME: t, protocol.H_NONCE: nonce,
-         protocol.H_SIGNATURE: sig, "Content-Type": "application/json", **(headers or {})}
+         protocol.H_SIGNATURE: sig, "Content-Type": "application/json",
+         protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION), **(headers or {})}
     return requests.request(method, client.base_url + path, data=body, headers=h, timeout=30)
 
 
@@ -288,7 +289,8 @@ def test_replay_forgery_stale_time_and_unknown_terminal_are_401(hub, demo_store)
     r = _send(client, "GET", "/v1/pull", time_ms=int(time.time() * 1000) - 400_000)
     assert (r.status_code, _code(r)) == (401, "stale_time")
     assert abs(r.json()["error"]["hub_time"] - time.time() * 1000) < 60_000
-    r = requests.get(hub.url + "/v1/pull", timeout=10)
+    r = requests.get(hub.url + "/v1/pull", timeout=10,
+                     headers={protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION)})
     assert (r.status_code, _code(r)) == (401, "auth_missing")
     stranger = sc.HubClient(hub.url, terminal_id="nobody", key=protocol.new_private_key())
     with pytest.raises(sc.SyncError) as e:
@@ -314,6 +316,26 @@ def test_revoked_terminal_is_403(hub, demo_store):
             call()
         assert (e.value.code, e.value.status) == ("terminal_revoked", 403)
         assert "停用" in e.value.zh
+    assert hub.storage.get_terminal(demo_store.terminal_id)["stored_seq"] == 0
+
+
+def test_a_v1_terminal_is_told_to_upgrade(hub, demo_store):
+    """Protocol v2: a terminal that sends no X-Lianxin-Protocol header (every v1 terminal)
+    gets 426 with plain Chinese to show staff, on every endpoint, before anything is read;
+    /v1/info and /health stay open and say which protocol the hub speaks."""
+    client = _enroll(hub, demo_store)
+    assert requests.get(hub.url + "/v1/info", timeout=10).json()["protocol"] == 2
+    for method, path in (("POST", "/v1/enroll"), ("POST", "/v1/push"), ("GET", "/v1/pull"),
+                         ("GET", "/v1/media/" + "0" * 64)):
+        for old in ({}, {protocol.H_PROTOCOL: "1"}, {protocol.H_PROTOCOL: "x" * 5000}):
+            signed = _send(client, method, path, b"{}")
+            headers = {k: v for k, v in signed.request.headers.items()
+                       if k != protocol.H_PROTOCOL}
+            r = requests.request(method, hub.url + path, data=b"{}", timeout=10,
+                                 headers={**headers, **old})
+            assert (r.status_code, _code(r)) == (426, "upgrade_required"), (path, old)
+            assert "请升级终端软件" in r.json()["error"]["message_zh"]
+            assert r.json()["error"]["hub_protocol"] == 2
     assert hub.storage.get_terminal(demo_store.terminal_id)["stored_seq"] == 0
 
 
@@ -352,7 +374,7 @@ def test_malformed_and_oversized_bodies_are_4xx_json(hub, demo_store):
         r = _send(client, "GET", path)
         assert (r.status_code, _code(r)) == (status, code), path
     r = requests.post(hub.url + "/v1/enroll", data=b'{"code": 1}', timeout=10,
-                      headers={"Content-Type": "application/json"})
+                      headers={"Content-Type": "application/json", protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION)})
     assert (r.status_code, _code(r)) == (400, "bad_request")
     r = requests.put(hub.url + "/v1/push", data=b"{}", timeout=10)
     assert (r.status_code, _code(r)) == (405, "method_not_allowed")

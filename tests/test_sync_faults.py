@@ -419,7 +419,7 @@ def _signed(url: str, terminal_id: str, key, method: str, path: str, body: bytes
     t, nonce = str(int(time.time() * 1000)), os.urandom(16).hex()
     h = {protocol.H_TERMINAL: terminal_id, protocol.H_TIME: t, protocol.H_NONCE: nonce,
          protocol.H_SIGNATURE: protocol.sign(sign_key or key, method, path, t, nonce, body),
-         "Content-Type": "application/json", **(headers or {})}
+         "Content-Type": "application/json", protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION), **(headers or {})}
     return requests.request(method, url + path, data=body, headers=h, timeout=60), h
 
 
@@ -597,10 +597,11 @@ def test_duplicate_ids_nesting_bombs_and_oversized_bodies_are_4xx(hub, tmp_path)
             for _ in range(9 * 16):
                 yield b" " * 65536
         r = requests.post(hub.url + "/v1/push", data=chunks(), timeout=60,
-                          headers={"Content-Type": "application/json"})
+                          headers={"Content-Type": "application/json", protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION)})
         assert (r.status_code, _code(r)) == (413, "body_too_large")
         r = requests.post(hub.url + "/v1/enroll", data=b" " * (protocol.MAX_BODY + 10),
-                          headers={"Content-Type": "application/json"}, timeout=60)
+                          headers={"Content-Type": "application/json", protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION)},
+                          timeout=60)
         assert (r.status_code, _code(r)) == (413, "body_too_large")
         assert requests.get(hub.url + "/health", timeout=5).ok
     finally:

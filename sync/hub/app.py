@@ -190,6 +190,7 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
 
     @app.post("/v1/enroll", openapi_extra=_body_doc(_ENROLL_SCHEMA))
     async def enroll(request: Request):
+        protocol.check_version(request.headers)
         wait = enroll_attempts.take(request.client.host if request.client else "")
         if wait:
             e = ProtocolError("too_many_requests", retry_after=wait)
@@ -203,6 +204,7 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
 
     @app.post("/v1/push", openapi_extra=_body_doc(_PUSH_SCHEMA))
     async def push(request: Request):
+        protocol.check_version(request.headers)
         raw = await _raw_body(request, max_body)
         result = await run_in_threadpool(  # authenticate, decode and apply in one hop
             service.signed_push, storage, request.headers, request.method,
@@ -212,12 +214,14 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
     @app.get("/v1/pull")
     async def pull(request: Request, cursor: int = Query(0, ge=0, lt=protocol.MAX_SEQ),
                    limit: int = Query(protocol.PULL_PAGE, ge=1, le=protocol.PULL_PAGE)):
+        protocol.check_version(request.headers)
         _, caller = await _signed(request)
         result = await run_in_threadpool(service.pull, storage, caller, cursor, limit)
         return _json(request, result)
 
     @app.get("/v1/media/{sha256}")
     async def media(request: Request, sha256: str):
+        protocol.check_version(request.headers)
         _, caller = await _signed(request)
         row = await run_in_threadpool(service.media, storage, caller, sha256)
         size = row["size"]
