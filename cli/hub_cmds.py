@@ -7,6 +7,7 @@ anywhere, and a command without it is a usage error (exit 2).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -228,7 +229,11 @@ def report_text(d: dict) -> str:
                      f"--branch {b['code']}）：")
         lines += [f"    {f['member_no']:<8} {month_zh(f['month'])}  {yuan(f['amount_fen'])}，"
                   f"{len(f['terminals'])} 台终端" for f in doubles]
-    if not (m["proposals_pending"] or doubles):
+    checks = d.get("payment_checks") or []
+    if checks:
+        lines.append(f"  交费核对 {len(checks)} 项（lianxin hub payment-checks --branch "
+                     f"{b['code']}）")
+    if not (m["proposals_pending"] or doubles or checks):
         lines.append("  没有")
     return "\n".join(lines)
 
@@ -364,6 +369,40 @@ def hub_check(ctx, branch, do_quarantine, as_json):
         or click.echo("检查完毕：没有发现违反规则的记录。"))
     if problems:
         ctx.exit(1)
+
+
+_CHECK_ZH = {"amount_mismatch": "金额和党员的月交纳额不符",
+             "unknown_collector": "收款人不是服务中心登记的工作人员",
+             "large_voluntary": "一次自愿多交1000元以上（大额党费）"}
+
+
+@hub_group.command("payment-checks")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--all", "everything", is_flag=True, help="Include resolved ones.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_payment_checks(ctx, branch, everything, as_json):
+    """Payments that do not match the hub's record (amount, collector, large dues)."""
+    from sync.hub import admin
+
+    rows = admin.payment_checks(_hub(ctx), branch, status=None if everything else "open")
+    emit(rows, as_json, lambda rows: [click.echo(
+        f"{r['entry_id']}  {r['member_no']:<8} {_CHECK_ZH.get(r['reason'], r['reason'])}  "
+        f"{json.dumps(r['detail'], ensure_ascii=False)}  {r['status']}") for r in rows]
+        or click.echo("没有需要核对的交费"))
+
+
+@hub_group.command("resolve-payment")
+@click.argument("entry_id")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--note", required=True, help="What was done (kept with the check).")
+@click.pass_context
+def hub_resolve_payment(ctx, entry_id, branch, note):
+    """Close a payment's checks with a note saying what was done."""
+    from sync.hub import admin
+
+    admin.resolve_payment_check(_hub(ctx), branch, entry_id, note=note, by=cli_actor())
+    click.echo("已处理")
 
 
 @hub_group.command("double-payments")

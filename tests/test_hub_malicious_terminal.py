@@ -27,7 +27,7 @@ import pytest
 
 from core import audit, branch, pins
 from core.clock import CST, FixedClock, iso
-from core.errors import AuthError, NotFound
+from core.errors import AuthError, InvalidInput, NotFound
 from core.store import Store
 from sync import client as sc
 from sync import protocol
@@ -167,6 +167,44 @@ def test_a_payment_whose_months_do_not_add_up_is_refused(hub, liar, honest):
              amount_fen=5_000_000)
     _write(liar, "dues.dues", p)
     _assert_refused(hub, liar, honest, before, "bad_amount", 422)
+
+
+def test_cash_not_matching_the_hubs_record_is_kept_and_flagged_for_the_operator(
+        hub, liar, honest):
+    """The demo terminal's whole payment history matches the hub's record: nothing flagged.
+    A payment at another monthly amount than the member's, confirmed by a collector the hub
+    does not know, is kept (the cash was taken) and flagged; so is large voluntary dues."""
+    assert admin.payment_checks(hub.storage, DEMO) == []
+    p = _a_payment(liar)
+    rate = [fen for _, fen in p["month_amounts"]][0]
+    p.update(entry_id=str(uuid.uuid4()), receipt_no=p["receipt_no"][:-5] + "99997",
+             amount_fen=1, month_amounts=[[MONTH, 1]], months=[MONTH], collected_by="S77")
+    _write(liar, "dues.dues", p)
+    sc.sync_once(liar)  # accepted
+    checks = {c["reason"]: c for c in admin.payment_checks(hub.storage, DEMO)}
+    assert set(checks) == {"amount_mismatch", "unknown_collector"}
+    assert checks["amount_mismatch"]["detail"] == {"month": MONTH, "paid_fen": 1,
+                                                   "expected_fen": rate}
+    assert checks["unknown_collector"]["detail"] == {"collected_by": "S77"}
+    assert {c["entry_id"] for c in checks.values()} == {p["entry_id"]}
+    assert len(report.build(hub.storage, DEMO, MONTH)["payment_checks"]) == 2
+    # Honest cash: the regular kind matches; large voluntary dues are for staff to handle.
+    staff = branch.confirm(honest, "S01", "2468")
+    from core import dues
+
+    dues.pay(honest, "QS004", months=1, confirmation=staff)
+    big = dues.pay_voluntary(honest, "QS004", amount_fen=100_000, confirmation=staff)
+    sc.sync_once(honest)
+    mine = [c for c in admin.payment_checks(hub.storage, DEMO)
+            if c["terminal_id"] == honest.terminal_id]
+    assert [(c["entry_id"], c["reason"]) for c in mine] == [(big.entry_id, "large_voluntary")]
+    # The operator resolves a check with a note; it is then closed, on record.
+    with pytest.raises(InvalidInput):
+        admin.resolve_payment_check(hub.storage, DEMO, p["entry_id"], note=" ", by="op")
+    done = admin.resolve_payment_check(hub.storage, DEMO, p["entry_id"], note="已退还多收部分",
+                                       by="op")
+    assert {c["status"] for c in done} == {"resolved"} and len(done) == 2
+    assert [c["reason"] for c in admin.payment_checks(hub.storage, DEMO)] == ["large_voluntary"]
 
 
 # -- the rules themselves (sync.protocol.check_payloads) -------------------------------

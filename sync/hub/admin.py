@@ -158,6 +158,8 @@ reject_proposal = conflicts.reject
 accept_all_proposals = conflicts.accept_all
 double_payments = conflicts.flags        # member-months paid twice, open
 resolve_double_payment = conflicts.resolve_flag
+payment_checks = conflicts.payment_checks  # payments not matching the hub's record, open
+resolve_payment_check = conflicts.resolve_payment_check
 branch_report = report.build
 
 

@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass
 
 from core.clock import default_clock, iso
+from core.dues import LARGE_DUES_FEN
 from core.errors import InvalidInput, NotFound
 
 from ..protocol import canonical_json
@@ -68,23 +69,26 @@ def catch_up(storage: HubStorage, *, at: str | None = None,
     done = 0
     with storage.transaction():
         studies: list[tuple] = []  # hub_study is read by nothing here: written at the end
+        payments: list[tuple[dict, dict]] = []  # checked against the hub's record at the end
         touched: set[str] = set()  # branches with roster or dues rows read: settle proposals
         cursor = int(storage.meta(CURSOR_KEY) or 0)
         if (appended is not None and cursor == appended.after
                 and appended.upto - appended.after == len(appended.rows)
                 and storage.last_cursor() == appended.upto):
             for row, p in zip(appended.rows, appended.payloads, strict=True):
-                _ingest(storage, row, at, studies, p)
+                _ingest(storage, row, at, studies, payments, p)
                 _touch(touched, row)
             cursor, done = appended.upto, len(appended.rows)
         else:
             while rows := storage.log_after(cursor, CHUNK):
                 for row in rows:
-                    _ingest(storage, row, at, studies)
+                    _ingest(storage, row, at, studies, payments)
                     _touch(touched, row)
                 cursor = rows[-1]["cursor"]
                 done += len(rows)
         storage.put_studies(studies)
+        if payments:
+            _check_payments(storage, payments, at)
         storage.set_meta(CURSOR_KEY, str(cursor))
         if touched:
             settle_identical(storage, sorted(touched), at=at)
@@ -97,7 +101,7 @@ def _touch(touched: set[str], row: dict) -> None:
 
 
 def _ingest(storage: HubStorage, row: dict, at: str, studies: list[tuple],
-            p=_UNPARSED) -> None:
+            payments: list[tuple[dict, dict]], p=_UNPARSED) -> None:
     type_ = row["type"]
     if not (type_.startswith(("dues.", "member.")) or type_ in _READ_TYPES):
         return
@@ -111,7 +115,8 @@ def _ingest(storage: HubStorage, row: dict, at: str, studies: list[tuple],
             if study is not None:
                 studies.append(study)
             return
-        _apply(storage, row, p, at)
+        if _apply(storage, row, p, at) and row["origin"] != "hub":
+            payments.append((row, p))
     except (KeyError, TypeError, ValueError):
         # A payload the hub cannot read stays in the branch log as sent; it only does
         # not count in reports. (Terminals write these payloads; a bad one is a bug there.)
@@ -136,19 +141,21 @@ def _study_row(branch: str, p: dict) -> tuple | None:
     return row
 
 
-def _apply(storage: HubStorage, row: dict, p: dict, at: str) -> None:
+def _apply(storage: HubStorage, row: dict, p: dict, at: str) -> bool:
+    """Apply one event to the derived tables; True for a payment newly in the ledger."""
     branch, type_, origin = row["branch"], row["type"], row["origin"]
     if type_.startswith("dues."):
-        if storage.put_ledger(branch, p, row["event_id"]):
-            for month, _ in p.get("month_amounts") or []:
-                _check_month(storage, branch, p["member_no"], month, at)
-        return
+        if not storage.put_ledger(branch, p, row["event_id"]):
+            return False
+        for month, _ in p.get("month_amounts") or []:
+            _check_month(storage, branch, p["member_no"], month, at)
+        return True
     from_hub = origin == "hub"
     if not from_hub and _proposed(storage, row):
         storage.put_proposal(branch, origin, row["event_id"], type_,
                              p.get("member_no") or p.get("staff_no"), row["payload"], row["at"])
     if type_ in _PIN_TYPES or type_ == "staff.added":
-        return
+        return False
     no = p["member_no"]
     if type_ == "member.added":
         storage.put_member(branch, no, p["name"], p["dues_from"],
@@ -164,6 +171,7 @@ def _apply(storage: HubStorage, row: dict, p: dict, at: str) -> None:
     elif type_ == "member.rate_fixed" and from_hub:
         # A terminal's fixing is a proposal: the expected dues follow the hub's amounts.
         storage.put_rate(branch, no, int(p["year"]), int(p["monthly_fen"]))
+    return False
 
 
 def _proposed(storage: HubStorage, row: dict) -> bool:
@@ -178,6 +186,63 @@ def _proposed(storage: HubStorage, row: dict) -> bool:
         return True
     t = storage.get_terminal(row["origin"]) if row.get("seq") is not None else None
     return t is None or row["seq"] > t["enrolled_seq"]
+
+
+def _check_payments(storage: HubStorage, payments: list[tuple[dict, dict]], at: str) -> None:
+    """Cash terminals took, against the hub's record (DESIGN §4): each month of regular dues
+    at the member's monthly amount for its year, confirmed by a staff account the hub set
+    up, and a voluntary payment of 1000 yuan or more (large dues) for staff to handle. A
+    mismatch is flagged for the operator, never refused: the money was taken, and a
+    refusal would stop the terminal's sync for good."""
+    by_branch: dict[str, list[tuple[dict, dict]]] = {}
+    for row, p in payments:
+        by_branch.setdefault(row["branch"], []).append((row, p))
+    for branch, rows in by_branch.items():
+        roster, staff = _hub_record(storage, branch), storage.hub_staff(branch)
+        for row, p in rows:
+            for reason, detail in _payment_problems(row["type"], p, roster, staff):
+                storage.put_payment_check(str(p["entry_id"]), reason, branch,
+                                          str(p["member_no"]), row["origin"],
+                                          canonical_json(detail), at)
+
+
+def _payment_problems(type_: str, p: dict, roster: dict, staff: dict) -> list[tuple]:
+    problems = []
+    rec = roster.get(p.get("member_no"))
+    if type_ == "dues.dues" and rec is not None:
+        for month, fen in p.get("month_amounts") or []:
+            expected = _rate(rec, int(str(month)[:4]))
+            if expected is not None and fen != expected:
+                problems.append(("amount_mismatch", {"month": month, "paid_fen": fen,
+                                                     "expected_fen": expected}))
+    if staff and p.get("collected_by") not in staff:  # none yet: a branch set up offline
+        problems.append(("unknown_collector", {"collected_by": p.get("collected_by")}))
+    if type_ == "dues.voluntary" and isinstance(p.get("amount_fen"), int) \
+            and p["amount_fen"] >= LARGE_DUES_FEN:
+        problems.append(("large_voluntary", {"amount_fen": p["amount_fen"]}))
+    return problems
+
+
+def payment_checks(storage: HubStorage, branch: str, *,
+                   status: str | None = "open") -> list[dict]:
+    """Payments that do not match the hub's record; ``status`` None lists resolved ones."""
+    catch_up(storage)
+    return [{**c, "detail": json.loads(c["detail"])}
+            for c in storage.list_payment_checks(branch, status)]
+
+
+def resolve_payment_check(storage: HubStorage, branch: str, entry_id: str, *, note: str,
+                          by: str, clock=None) -> list[dict]:
+    """Close a payment's open checks with the operator's note (what was done)."""
+    if not (note or "").strip():
+        raise InvalidInput("resolving a payment check needs a note saying what was done",
+                           "请写明怎样处理了这笔交费。")
+    at = iso((clock or default_clock()).now())
+    with storage.transaction():
+        if not storage.resolve_payment_check(branch, entry_id, by, note.strip(), at):
+            raise NotFound(f"no open check of payment {entry_id} in {branch}",
+                           "这笔交费没有待处理的核对。")
+    return [c for c in payment_checks(storage, branch, status=None) if c["entry_id"] == entry_id]
 
 
 def _check_month(storage: HubStorage, branch: str, member_no: str, month: str, at: str) -> None:

@@ -85,6 +85,7 @@ def build(storage: HubStorage, branch: str, month: str, *, clock=None) -> dict:
     ledger = storage.ledger_totals(branch)
     study = storage.report_study(branch, month)
     doubles = conflicts.flags(storage, branch)
+    checks = conflicts.payment_checks(storage, branch)
     states = defaultdict(int)
     for m in members:
         states[m["state"]] += 1
@@ -111,6 +112,8 @@ def build(storage: HubStorage, branch: str, month: str, *, clock=None) -> dict:
             {"member_no": f["member_no"], "month": f["month"], "terminals": f["terminals"],
              "amount_fen": f["amount_fen"], "flagged_at": f["flagged_at"],
              "entries": f["entries"]} for f in doubles],
+        "payment_checks": [{k: c[k] for k in ("entry_id", "reason", "member_no", "terminal_id",
+                                               "detail", "flagged_at")} for c in checks],
         "terminals": [{k: t[k] for k in ("terminal_id", "label", "last_seen", "pending",
                                          "revoked")}
                       for t in _terminals(storage, branch)],

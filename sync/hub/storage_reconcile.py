@@ -77,6 +77,26 @@ class ReconcileQueries:
             "resolved_by = excluded.resolved_by, note = coalesce(excluded.note, note)",
             [branch, member_no, month, entries, status, at, resolved_at, resolved_by, note])
 
+    def put_payment_check(self, entry_id: str, reason: str, branch: str, member_no: str,
+                          terminal_id: str, detail: str, at: str) -> None:
+        """A payment entry's check, once (entries never change)."""
+        self._run("INSERT OR IGNORE INTO payment_check(entry_id, reason, branch, member_no, "
+                  "terminal_id, detail, status, flagged_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
+                  [entry_id, reason, branch, member_no, terminal_id, detail, at])
+
+    def list_payment_checks(self, branch: str, status: str | None = None) -> list[dict]:
+        where, params = ("AND status = ?", [status]) if status else ("", [])
+        return self._all("SELECT entry_id, reason, branch, member_no, terminal_id, detail, "
+                         "status, flagged_at, resolved_at, resolved_by, note FROM "
+                         f"payment_check WHERE branch = ? {where} ORDER BY flagged_at, "
+                         "entry_id, reason", [branch, *params])
+
+    def resolve_payment_check(self, branch: str, entry_id: str, by: str, note: str,
+                              at: str) -> int:
+        return self._run("UPDATE payment_check SET status = 'resolved', resolved_at = ?, "
+                         "resolved_by = ?, note = ? WHERE branch = ? AND entry_id = ? "
+                         "AND status = 'open'", [at, by, note, branch, entry_id]).rowcount
+
     def list_flags(self, branch: str, status: str | None = None) -> list[dict]:
         where, params = ("AND status = ?", [status]) if status else ("", [])
         return self._all("SELECT branch, member_no, month, entries, status, flagged_at, "

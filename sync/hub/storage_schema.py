@@ -25,6 +25,7 @@ reports; rebuildable):
     hub_ledger, hub_ledger_month, hub_study, hub_member, hub_rate
                     the branch's ledger, study sessions and roster as the hub sees them
     dues_flag       member-months paid twice, awaiting reconciliation
+    payment_check   payments that do not match the hub's record, for the operator
     proposal        roster edits made at terminals, for the operator to accept or reject
 
 Migrations are named functions, applied once each: add new ones at the end of a set, never
@@ -202,3 +203,17 @@ def m002_proposal_settled(db):
 def m003_ledger_receipt(db):
     """A push's receipt numbers are looked up per terminal (``sync.hub.service``)."""
     db.execute("CREATE INDEX hub_ledger_receipt ON hub_ledger(terminal_id, receipt_no)")
+
+
+@reconcile_migrations()
+def m004_payment_check(db):
+    """Cash a terminal took that does not match the hub's record (a month's amount other
+    than the member's monthly amount, a collector the hub does not know, large voluntary
+    dues): kept and counted, flagged for the operator."""
+    db.execute("""CREATE TABLE payment_check (
+        entry_id TEXT NOT NULL, reason TEXT NOT NULL, branch TEXT NOT NULL,
+        member_no TEXT NOT NULL, terminal_id TEXT NOT NULL, detail TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'resolved')), flagged_at TEXT NOT NULL,
+        resolved_at TEXT, resolved_by TEXT, note TEXT,
+        PRIMARY KEY (entry_id, reason)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX payment_check_branch ON payment_check(branch, status)")
