@@ -150,6 +150,27 @@ def test_staff_are_told_when_the_clock_is_wrong(app, said, demo_store):
     assert CLOCK_WRONG in app.current.body and CLOCK_WRONG in said[-1]
 
 
+def test_staff_see_why_the_last_sync_failed_until_one_succeeds(app, said, demo_store):
+    import json
+
+    with demo_store.transaction():
+        demo_store.set_meta("sync.hub_url", "https://hub.example")
+        demo_store.set_meta("sync.last_success", "2026-11-14T22:00:00.000+08:00")
+        demo_store.set_meta("sync.last_error", json.dumps(
+            {"at": "2026-11-15T02:00:00.000+08:00", "error": "not_authorized: ...",
+             "zh": "这项内容由服务中心统一管理，终端发来的修改已被拒收，请联系服务中心。"}))
+    enter_staff(app)
+    tap(app, "终端状态")
+    first = app.current.body.splitlines()[0]
+    assert first.endswith("上次同步没有成功：这项内容由服务中心统一管理，终端发来的修改已被拒收，"
+                          "请联系服务中心。")
+    with demo_store.transaction():
+        demo_store.set_meta("sync.last_success", "2026-11-15T03:00:00.000+08:00")
+    tap(app, "返回")
+    tap(app, "终端状态")
+    assert "没有成功" not in app.current.body
+
+
 def test_terminal_state_and_voice_test(app, said):
     enter_staff(app)
     tap(app, "终端状态")

@@ -171,8 +171,10 @@ def terminal_state(app) -> list[str]:
     if st["hub_url"]:
         last = receipt_doc.local_time(st["last_success"]) if st["last_success"] else "还没有同步过"
         sync_line = f"同步：上次成功 {last}，等待同步{st['waiting_events']}条"
-        if st["last_error"]:
-            sync_line += "，上次同步出错"
+        error = st["last_error"]
+        if error and (not st["last_success"] or error.get("at", "") > st["last_success"]):
+            # The hub's own words (a refused batch says why), for staff to act on.
+            sync_line += f"。上次同步没有成功：{error.get('zh') or '原因不明'}"
     else:
         sync_line = f"同步：还没有登记到服务站，等待同步{st['waiting_events']}条"
     speech = "语音：espeak-ng 已安装" if shutil.which("espeak-ng") else "语音：没有装 espeak-ng"
