@@ -26,19 +26,34 @@ def setup(store, *, code: str, name: str, township: str = "", back_pay_limit: in
     if not name.strip() or not code.strip():
         raise InvalidInput("branch name and code are required", "请填写支部名称。")
     _check_limits(back_pay_limit, pay_ahead_limit)
+    payload = {"code": code, "name": name.strip(), "township": township,
+               "back_pay_limit": back_pay_limit, "pay_ahead_limit": pay_ahead_limit}
     with store.transaction():
         if store.meta("branch_code"):  # inside the write lock: two setups cannot both pass
             raise StoreError("this terminal already holds a branch", "这台终端已经属于一个支部。")
-        store.db.execute(
-            "INSERT INTO branch(code, name, township, back_pay_limit, pay_ahead_limit, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [code, name.strip(), township, back_pay_limit, pay_ahead_limit, iso(store.now())])
-        store.set_meta("branch_code", code)
-        store.record("branch.created", {"code": code, "name": name.strip(), "township": township,
-                                        "back_pay_limit": back_pay_limit,
-                                        "pay_ahead_limit": pay_ahead_limit},
-                     actor=actor, subject=f"branch:{code}")
+        apply_branch(store, payload, iso(store.now()))
+        store.record("branch.created", payload, actor=actor, subject=f"branch:{code}")
     return get(store)
+
+
+def apply_branch(store, p: dict, at: str) -> None:
+    """``branch.created`` / ``branch.policy_set``, made here or by the hub: the one writer
+    of ``branch``. The first makes this terminal the branch's; each later one overwrites
+    (the hub's order, never a clock, decides: core.events)."""
+    code = p["code"]
+    limits = [int(p.get("back_pay_limit", 6)), int(p.get("pay_ahead_limit", 6))]
+    if not store.one("SELECT 1 FROM branch WHERE code = ?", [code]):
+        store.db.execute(
+            "INSERT INTO branch(code, name, township, back_pay_limit, pay_ahead_limit, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [code, p.get("name") or code, p.get("township") or "", *limits, at])
+        store.set_meta("branch_code", code)
+        return
+    if "name" in p:
+        store.db.execute("UPDATE branch SET name = ?, township = ? WHERE code = ?",
+                         [p["name"], p.get("township") or "", code])
+    store.db.execute("UPDATE branch SET back_pay_limit = ?, pay_ahead_limit = ?, "
+                     "updated_at = ? WHERE code = ?", [*limits, at, code])
 
 
 def get(store) -> Branch:
@@ -58,12 +73,11 @@ def _check_limits(*limits) -> None:
 def set_policy(store, *, back_pay_limit: int, pay_ahead_limit: int, actor: str) -> Branch:
     _check_limits(back_pay_limit, pay_ahead_limit)
     b = get(store)
+    payload = {"code": b.code, "back_pay_limit": back_pay_limit,
+               "pay_ahead_limit": pay_ahead_limit}
     with store.transaction():
-        store.db.execute("UPDATE branch SET back_pay_limit = ?, pay_ahead_limit = ?, updated_at = ? "
-                         "WHERE code = ?", [back_pay_limit, pay_ahead_limit, iso(store.now()), b.code])
-        store.record("branch.policy_set", {"code": b.code, "back_pay_limit": back_pay_limit,
-                                           "pay_ahead_limit": pay_ahead_limit},
-                     actor=actor, subject=f"branch:{b.code}")
+        apply_branch(store, payload, iso(store.now()))
+        store.record("branch.policy_set", payload, actor=actor, subject=f"branch:{b.code}")
     return get(store)
 
 
@@ -74,17 +88,27 @@ def add_staff(store, *, staff_no: str, name: str, role: str, pin: str, actor: st
         raise InvalidInput(f"unknown staff role {role!r}; one of {', '.join(STAFF_ROLES)}")
     if not staff_no.strip() or not name.strip():
         raise InvalidInput("staff number and name are required")
-    hashed = pins.hash_pin(pin)
-    now = iso(store.now())
+    payload = {"staff_no": staff_no, "name": name.strip(), "role": role,
+               "pin_hash": pins.hash_pin(pin)}
     with store.transaction():
         if store.one("SELECT 1 FROM staff WHERE staff_no = ?", [staff_no]):
             raise InvalidInput(f"staff {staff_no} already exists", "这个工作人员编号已经有了。")
-        store.db.execute(
-            "INSERT INTO staff(staff_no, name, role, pin_hash, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", [staff_no, name.strip(), role, hashed, now, now])
-        store.record("staff.added", {"staff_no": staff_no, "name": name.strip(), "role": role,
-                                     "pin_hash": hashed}, actor=actor, subject=f"staff:{staff_no}")
+        apply_staff_added(store, payload, iso(store.now()))
+        store.record("staff.added", payload, actor=actor, subject=f"staff:{staff_no}")
     return get_staff(store, staff_no)
+
+
+def apply_staff_added(store, p: dict, at: str) -> None:
+    """``staff.added``, made here or by the hub (which carries the PIN's argon2 hash, never
+    the PIN): the one writer of a staff account; the hub's later word overwrites it."""
+    if store.one("SELECT 1 FROM staff WHERE staff_no = ?", [p["staff_no"]]):
+        store.db.execute("UPDATE staff SET name = ?, role = ?, pin_hash = ?, updated_at = ? "
+                         "WHERE staff_no = ?",
+                         [p["name"], p["role"], p["pin_hash"], at, p["staff_no"]])
+        return
+    store.db.execute(
+        "INSERT INTO staff(staff_no, name, role, pin_hash, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", [p["staff_no"], p["name"], p["role"], p["pin_hash"], at, at])
 
 
 def get_staff(store, staff_no: str) -> dict:

@@ -12,6 +12,7 @@ import uuid
 
 from .clock import iso
 from .errors import InvalidInput, NotFound
+from .events import NotHereYet
 
 SCOPES = {
     "terminal_records": "在本机保存我的党费和学习记录，并同步到镇里的服务站",
@@ -41,19 +42,29 @@ def _write(store, member_no: str, scope: str, granted: bool, method: str,
     row = {"consent_id": str(uuid.uuid4()), "member_no": member_no, "scope": scope,
            "granted": granted, "method": method, "witness": witness, "at": iso(store.now())}
     with store.transaction():
-        store.db.execute(
-            "INSERT INTO consent(consent_id, member_no, scope, granted, method, witness, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [row["consent_id"], member_no, scope, int(granted), method, witness, row["at"]])
-        removed = []
-        if not granted and scope == "phone_recognition":
-            removed = [r[0] for r in store.db.execute(
-                "SELECT phone FROM member_phone WHERE member_no = ?", [member_no])]
-            store.db.execute("DELETE FROM member_phone WHERE member_no = ?", [member_no])
+        removed = apply_answer(store, row, row["at"])
         store.record("consent.granted" if granted else "consent.withdrawn",
-                     {**row, "phones_removed": len(removed)}, actor=actor,
+                     {**row, "phones_removed": removed}, actor=actor,
                      subject=f"member:{member_no}")
     return row
+
+
+def apply_answer(store, p: dict, at: str) -> int:
+    """``consent.granted`` / ``consent.withdrawn``, given here or pulled: the one writer of
+    ``consent``. When the member's latest answer on phone recognition is a withdrawal, their
+    phone numbers go (a later roster edit does not bring them back: core.members asks
+    here). Returns how many phone numbers were removed."""
+    no = p["member_no"]
+    if not store.one("SELECT 1 FROM member WHERE member_no = ?", [no]):
+        raise NotHereYet(f"member {no} not here yet")
+    store.db.execute(
+        "INSERT INTO consent(consent_id, member_no, scope, granted, method, witness, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(consent_id) DO NOTHING",
+        [p["consent_id"], no, p["scope"], int(bool(p["granted"])), p["method"],
+         p.get("witness"), p["at"]])
+    if p["scope"] != "phone_recognition" or not withdrawn(store, no, "phone_recognition"):
+        return 0
+    return store.db.execute("DELETE FROM member_phone WHERE member_no = ?", [no]).rowcount
 
 
 def grant(store, member_no: str, scope: str, *, method: str, witness: str | None = None,

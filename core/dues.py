@@ -23,6 +23,7 @@ from . import audit, members
 from . import branch as branch_mod
 from .clock import CST, add_months, iso, month_of, month_range, month_zh, months_between
 from .errors import ClockSuspect, InvalidInput, LimitExceeded, NotFound, PolicyError
+from .events import NotHereYet
 from .money import fen_to_yuan, fen_zh
 
 METHODS = {"cash": "现金当面交纳", "relative": "委托亲属或其他党员代交", "other": "其他方式"}
@@ -318,6 +319,31 @@ def _check_confirmation(store, confirmation) -> None:
                           "这个工作人员账号不能确认收款。")
 
 
+def apply_entry(store, p: dict, at: str) -> None:
+    """``dues.dues`` / ``dues.voluntary`` / ``dues.correction``, taken here or at another
+    terminal: the one writer of ``ledger`` and ``ledger_month``. Append-only: an entry id
+    already held is not written again."""
+    entry_id = p["entry_id"]
+    if store.one("SELECT 1 FROM ledger WHERE entry_id = ?", [entry_id]):
+        return
+    if not store.one("SELECT 1 FROM member WHERE member_no = ?", [p["member_no"]]):
+        raise NotHereYet(f"member {p['member_no']} not here yet")
+    if p.get("corrects") and not store.one("SELECT 1 FROM ledger WHERE entry_id = ?",
+                                           [p["corrects"]]):
+        raise NotHereYet(f"corrected entry {p['corrects']} not here yet")
+    store.db.execute(
+        "INSERT INTO ledger(entry_id, member_no, kind, amount_fen, method, paid_by, "
+        "collected_by, receipt_no, recorded_at, terminal_id, override_reason, large, corrects, "
+        "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [entry_id, p["member_no"], p["kind"], int(p["amount_fen"]), p["method"],
+         p.get("paid_by"), p["collected_by"], p["receipt_no"], p["recorded_at"],
+         p["terminal_id"], p.get("override_reason"), int(bool(p.get("large"))),
+         p.get("corrects"), p.get("note")])
+    for month, amount in p.get("month_amounts") or []:
+        store.db.execute("INSERT INTO ledger_month(entry_id, member_no, month, amount_fen) "
+                         "VALUES (?, ?, ?, ?)", [entry_id, p["member_no"], month, int(amount)])
+
+
 def _insert_entry(store, *, member: dict, kind: str, amount_fen: int, months: list[tuple[str, int]],
                   method: str, paid_by: str | None, confirmation, override_reason: str | None,
                   large: bool, corrects: str | None, note: str | None,
@@ -328,15 +354,6 @@ def _insert_entry(store, *, member: dict, kind: str, amount_fen: int, months: li
     mark = _when(store.meta(CLOCK_MARK))
     if clock_confirmed or mark is None or store.now() > mark:
         store.set_meta(CLOCK_MARK, at)
-    store.db.execute(
-        "INSERT INTO ledger(entry_id, member_no, kind, amount_fen, method, paid_by, collected_by, "
-        "receipt_no, recorded_at, terminal_id, override_reason, large, corrects, note) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [entry_id, member["member_no"], kind, amount_fen, method, paid_by, confirmation.staff_no,
-         receipt_no, at, store.terminal_id, override_reason, int(large), corrects, note])
-    for month, amt in months:
-        store.db.execute("INSERT INTO ledger_month(entry_id, member_no, month, amount_fen) "
-                         "VALUES (?, ?, ?, ?)", [entry_id, member["member_no"], month, amt])
     receipt = Receipt(
         entry_id=entry_id, receipt_no=receipt_no, member_no=member["member_no"],
         member_name=member["name"], kind=kind, months=[m for m, _ in months], amount_fen=amount_fen,
@@ -347,6 +364,7 @@ def _insert_entry(store, *, member: dict, kind: str, amount_fen: int, months: li
     payload["month_amounts"] = [[m, a] for m, a in months]
     payload["corrects"] = corrects
     payload["note"] = note
+    apply_entry(store, payload, at)
     store.record(f"dues.{kind}", payload, actor=f"staff:{confirmation.staff_no}",
                  subject=f"member:{member['member_no']}")
     if override_reason:

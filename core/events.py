@@ -89,6 +89,16 @@ SHARED_TYPES = tuple(n for n, e in CATALOGUE.items() if e.shared)
 ENROLLED_META = "sync.branch"
 
 
+class NotHereYet(Exception):
+    """An event needs a row this terminal does not hold yet (a payment of a member whose
+    addition the hub has not accepted): core.replica keeps it waiting."""
+
+
+class Unusable(Exception):
+    """An event this terminal cannot use (a payload it cannot apply): core.replica keeps it
+    skipped, with the reason, and sync reports it to the hub."""
+
+
 class HubOwned(LianxinError):
     """A terminal enrolled with a hub tried to author what the hub owns."""
 

@@ -19,6 +19,7 @@ from pypinyin import Style, pinyin
 from . import dues_rules, pins
 from .clock import iso, month_of, parse_month
 from .errors import InvalidInput, NotFound
+from .events import NotHereYet, Unusable
 
 STATUSES = ("active", "transferred", "left", "deceased")
 _PHONE = re.compile(r"^\+?\d{5,15}$")
@@ -134,47 +135,121 @@ def add(store, *, member_no: str, name: str, category: str, income_fen: int | No
     phone_list = sorted({normalize_phone(p) for p in phones})
     if pin:
         pin_hash = pins.hash_pin(pin)
-    at = iso(now)
+    payload = {"member_no": member_no, "name": name, "category": category, "joined": joined,
+               "probation": probation, "dues_from": dues_from, "phones": phone_list,
+               "pin_hash": pin_hash, "rate": {"year": now.year, **quote.as_dict()}}
     with store.transaction():
         if store.one("SELECT 1 FROM member WHERE member_no = ?", [member_no]):
             raise InvalidInput(f"member {member_no} already exists", "这个党员编号已经有了。")
-        inits = initials_of(name)
-        store.db.execute(
-            "INSERT INTO member(member_no, name, initials, category, joined, probation, dues_from, "
-            "pin_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [member_no, name, inits[0], category, joined, int(probation), dues_from, pin_hash, at, at])
-        index_name(store, member_no, name, inits, new=True)
-        for p in phone_list:
-            store.db.execute("INSERT INTO member_phone(phone, member_no) VALUES (?, ?)", [p, member_no])
-        _set_rate(store, member_no, now.year, quote, at)
-        store.record("member.added", {
-            "member_no": member_no, "name": name, "category": category, "joined": joined,
-            "probation": probation, "dues_from": dues_from, "phones": phone_list,
-            "pin_hash": pin_hash, "rate": {"year": now.year, **quote.as_dict()},
-        }, actor=actor, subject=f"member:{member_no}")
+        apply_added(store, payload, iso(now))
+        store.record("member.added", payload, actor=actor, subject=f"member:{member_no}")
     return get(store, member_no)
 
 
+# -- applying: the one writer of member, member_gram, member_phone and dues_rate rows, for a
+# change made here and one pulled from the hub alike ------------------------------------
+
+def require(store, member_no) -> None:
+    """An event about ``member_no`` can be applied only once the member is here."""
+    if not isinstance(member_no, str) or not member_no:
+        raise Unusable("no member number")
+    if not store.one("SELECT 1 FROM member WHERE member_no = ?", [member_no]):
+        raise NotHereYet(f"member {member_no} not here yet")
+
+
+def apply_added(store, p: dict, at: str) -> None:
+    """``member.added``: a new member, or (from the hub) its record of one held here. The
+    first yearly amount never replaces one already fixed."""
+    no, name = p["member_no"], p["name"]
+    inits = initials_of(name)
+    if not store.one("SELECT 1 FROM member WHERE member_no = ?", [no]):
+        store.db.execute(
+            "INSERT INTO member(member_no, name, initials, category, joined, probation, "
+            "dues_from, pin_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [no, name, inits[0], p["category"], p.get("joined"), int(bool(p.get("probation"))),
+             p["dues_from"], p.get("pin_hash"), at, at])
+        index_name(store, no, name, inits, new=True)
+        _set_phones(store, no, p.get("phones"))
+    else:
+        index_name(store, no, name, inits, new=False)
+        store.db.execute(
+            "UPDATE member SET name = ?, initials = ?, category = ?, joined = ?, probation = ?, "
+            "dues_from = ?, pin_hash = coalesce(?, pin_hash), updated_at = ? WHERE member_no = ?",
+            [name, inits[0], p["category"], p.get("joined"), int(bool(p.get("probation"))),
+             p["dues_from"], p.get("pin_hash"), at, no])
+        if "phones" in p:
+            _set_phones(store, no, p["phones"])
+    rate = p.get("rate")
+    if isinstance(rate, dict):
+        store.db.execute(
+            "INSERT INTO dues_rate(member_no, year, monthly_fen, rule, base_fen, set_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(member_no, year) DO NOTHING",
+            [no, int(rate["year"]), int(rate["monthly_fen"]), rate["rule"],
+             rate.get("base_fen"), at])
+
+
+def apply_updated(store, p: dict, at: str) -> None:
+    """``member.updated``: a name, status or phones corrected."""
+    no = p["member_no"]
+    require(store, no)
+    if "status" in p and p["status"] not in STATUSES:
+        raise Unusable(f"unknown member status {p['status']!r}")
+    if "name" in p:
+        inits = initials_of(p["name"])
+        store.db.execute("UPDATE member SET name = ?, initials = ? WHERE member_no = ?",
+                         [p["name"], inits[0], no])
+        index_name(store, no, p["name"], inits, new=False)
+    if "status" in p:
+        store.db.execute("UPDATE member SET status = ? WHERE member_no = ?", [p["status"], no])
+    if "phones" in p:
+        _set_phones(store, no, p["phones"])
+    store.db.execute("UPDATE member SET updated_at = ? WHERE member_no = ?", [at, no])
+
+
+def apply_rate_fixed(store, p: dict, at: str) -> None:
+    """``member.rate_fixed``: a year's monthly amount (and the category it follows)."""
+    no, year = p["member_no"], int(p["year"])
+    require(store, no)
+    store.db.execute(
+        "INSERT INTO dues_rate(member_no, year, monthly_fen, rule, base_fen, hardship_ref, "
+        "hardship_reason, set_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(member_no, year) DO UPDATE SET monthly_fen = excluded.monthly_fen, "
+        "rule = excluded.rule, base_fen = excluded.base_fen, "
+        "hardship_ref = excluded.hardship_ref, hardship_reason = excluded.hardship_reason, "
+        "set_at = excluded.set_at",
+        [no, year, int(p["monthly_fen"]), p["rule"], p.get("base_fen"), p.get("hardship_ref"),
+         p.get("hardship_reason"), at])
+    if p.get("category"):
+        store.db.execute("UPDATE member SET category = ?, updated_at = ? WHERE member_no = ? "
+                         "AND category != ?", [p["category"], at, no, p["category"]])
+
+
+def phones_allowed(store, member_no: str) -> bool:
+    """False while the member's latest answer on phone recognition is a withdrawal: then
+    the terminal keeps no phone number of theirs (core.consent)."""
+    from . import consent  # consent imports nothing of members: no cycle at import time
+
+    return not consent.withdrawn(store, member_no, "phone_recognition")
+
+
+def _set_phones(store, member_no: str, phones) -> None:
+    """A member's phone numbers, replaced (none kept unless :func:`phones_allowed`)."""
+    store.db.execute("DELETE FROM member_phone WHERE member_no = ?", [member_no])
+    if not phones_allowed(store, member_no):
+        return
+    for phone in phones or []:
+        store.db.execute("INSERT OR IGNORE INTO member_phone(phone, member_no) VALUES (?, ?)",
+                         [normalize_phone(phone), member_no])
+
+
 def index_name(store, member_no: str, name: str, inits: list[str], *, new: bool) -> None:
-    """Index a name for lookup: its 1-2 character pieces and its pinyin initials (replica uses it)."""
+    """Index a name for lookup: its 1-2 character pieces and its pinyin initials."""
     if not new:
         # member_gram's key is (gram, member_no): this is a scan, acceptable for a rare
         # staff correction, not for every add (a new member has no grams to drop).
         store.db.execute("DELETE FROM member_gram WHERE member_no = ?", [member_no])
     store.db.conn.executemany("INSERT OR IGNORE INTO member_gram(gram, member_no) VALUES (?, ?)",
                          [(g, member_no) for g in sorted(grams_of(name) | {f"py:{i}" for i in inits})])
-
-
-def _set_rate(store, member_no: str, year: int, quote: dues_rules.Quote, at: str,
-              hardship_ref: str | None = None, hardship_reason: str | None = None) -> None:
-    store.db.execute(
-        "INSERT INTO dues_rate(member_no, year, monthly_fen, rule, base_fen, hardship_ref, "
-        "hardship_reason, set_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(member_no, year) DO UPDATE SET monthly_fen = excluded.monthly_fen, "
-        "rule = excluded.rule, base_fen = excluded.base_fen, hardship_ref = excluded.hardship_ref, "
-        "hardship_reason = excluded.hardship_reason, set_at = excluded.set_at",
-        [member_no, year, quote.monthly_fen, quote.rule, quote.base_fen, hardship_ref,
-         hardship_reason, at])
 
 
 def fix_rate(store, member_no: str, year: int, *, category: str | None = None,
@@ -199,18 +274,12 @@ def fix_rate(store, member_no: str, year: int, *, category: str | None = None,
         raise InvalidInput(f"the {year} amount for {member_no} is fixed: months of {year} are paid",
                            ("今年" if year == store.now().year else f"{year}年")
                            + "的党费金额已经确定，年内不再调整。")
-    at = iso(store.now())
+    payload = {"member_no": member_no, "year": year, "category": category,
+               "hardship_ref": approval_ref or None, "hardship_reason": reason or None,
+               **quote.as_dict()}
     with store.transaction():
-        if category != m["category"]:
-            store.db.execute("UPDATE member SET category = ?, updated_at = ? WHERE member_no = ?",
-                             [category, at, member_no])
-        _set_rate(store, member_no, year, quote, at,
-                  approval_ref if hardship_fen is not None else None,
-                  reason if hardship_fen is not None else None)
-        store.record("member.rate_fixed", {"member_no": member_no, "year": year,
-                                           "category": category, "hardship_ref": approval_ref or None,
-                                           "hardship_reason": reason or None, **quote.as_dict()},
-                     actor=actor, subject=f"member:{member_no}")
+        apply_rate_fixed(store, payload, iso(store.now()))
+        store.record("member.rate_fixed", payload, actor=actor, subject=f"member:{member_no}")
     return quote
 
 
@@ -229,23 +298,10 @@ def update(store, member_no: str, *, actor: str, name: str | None = None,
         changes["phones"] = sorted({normalize_phone(p) for p in phones})
     if not changes:
         return m
+    payload = {"member_no": member_no, **changes}
     with store.transaction():
-        at = iso(store.now())
-        if "name" in changes:
-            inits = initials_of(changes["name"])
-            store.db.execute("UPDATE member SET name = ?, initials = ?, updated_at = ? "
-                             "WHERE member_no = ?", [changes["name"], inits[0], at, member_no])
-            index_name(store, member_no, changes["name"], inits, new=False)
-        if "status" in changes:
-            store.db.execute("UPDATE member SET status = ?, updated_at = ? WHERE member_no = ?",
-                             [changes["status"], at, member_no])
-        if "phones" in changes:
-            store.db.execute("DELETE FROM member_phone WHERE member_no = ?", [member_no])
-            for p in changes["phones"]:
-                store.db.execute("INSERT INTO member_phone(phone, member_no) VALUES (?, ?)",
-                                 [p, member_no])
-        store.record("member.updated", {"member_no": member_no, **changes}, actor=actor,
-                     subject=f"member:{member_no}")
+        apply_updated(store, payload, iso(store.now()))
+        store.record("member.updated", payload, actor=actor, subject=f"member:{member_no}")
     return get(store, member_no)
 
 

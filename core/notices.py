@@ -26,15 +26,20 @@ def post(store, *, title: str, body: str, posted: str, actor: str,
         raise InvalidInput("a notice needs a title and a body", "通知要有标题和内容。")
     posted = _check_posted(posted)
     notice_id = notice_id or str(uuid.uuid4())
+    payload = {"notice_id": notice_id, "title": title.strip(), "body": body.strip(),
+               "posted": posted}
     with store.transaction():
-        store.db.execute("INSERT INTO notice(notice_id, title, body, posted) VALUES (?, ?, ?, ?) "
-                         "ON CONFLICT(notice_id) DO UPDATE SET title = excluded.title, "
-                         "body = excluded.body, posted = excluded.posted",
-                         [notice_id, title.strip(), body.strip(), posted])
-        store.record("notice.posted", {"notice_id": notice_id, "title": title.strip(),
-                                       "body": body.strip(), "posted": posted},
-                     actor=actor, subject=f"notice:{notice_id}")
+        apply_posted(store, payload, "")
+        store.record("notice.posted", payload, actor=actor, subject=f"notice:{notice_id}")
     return notice_id
+
+
+def apply_posted(store, p: dict, at: str) -> None:
+    """``notice.posted``, posted here or pulled from the hub: the one writer of ``notice``."""
+    store.db.execute("INSERT INTO notice(notice_id, title, body, posted) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT(notice_id) DO UPDATE SET title = excluded.title, "
+                     "body = excluded.body, posted = excluded.posted",
+                     [p["notice_id"], p["title"], p["body"], p["posted"]])
 
 
 def recent(store, limit: int = 10) -> list[dict]:

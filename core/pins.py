@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from . import audit
 from .clock import iso
 from .errors import AuthError, InvalidInput, Locked, NotFound
+from .events import NotHereYet, Unusable
 
 MAX_TRIES = 5
 LOCK_MINUTES = 15
@@ -90,6 +91,21 @@ def verify(store, kind: str, number: str, pin: str, *, actor: str | None = None)
                     f"密码不对，还可以再试{left}次。", tries_left=left)
 
 
+def apply_pin_set(store, p: dict, at: str) -> None:
+    """``member.pin_set`` / ``staff.pin_set``, set here or by the hub: the one writer of a
+    PIN hash. A new PIN clears the failed tries and the lock."""
+    table, key = ("member", "member_no") if "member_no" in p else ("staff", "staff_no")
+    if not p.get("pin_hash"):
+        raise Unusable(f"{table}.pin_set without a PIN hash")
+    cur = store.db.execute(f"UPDATE {table} SET pin_hash = ?, failed_pins = 0, "
+                           f"locked_until = NULL, updated_at = ? WHERE {key} = ?",
+                           [p["pin_hash"], at, p[key]])
+    if cur.rowcount != 1:
+        if table == "member":
+            raise NotHereYet(f"member {p[key]} not here yet")
+        raise Unusable(f"no staff {p[key]}")
+
+
 def _locked(row: dict, now: datetime) -> bool:
     return bool(row["locked_until"]) and datetime.fromisoformat(row["locked_until"]) > now
 
@@ -104,14 +120,12 @@ def _matches(pin_hash: str | None, pin: str) -> bool:
 
 
 def set_pin(store, kind: str, number: str, pin: str, *, actor: str) -> None:
-    table, key = kind, _TABLES[kind]
+    key = _TABLES[kind]
     hashed = hash_pin(pin)
     with store.transaction():
-        cur = store.db.execute(
-            f"UPDATE {table} SET pin_hash = ?, failed_pins = 0, locked_until = NULL, "
-            f"updated_at = ? WHERE {key} = ?", [hashed, iso(store.now()), number])
-        if cur.rowcount != 1:
+        if not store.one(f"SELECT 1 FROM {kind} WHERE {key} = ?", [number]):
             raise NotFound(f"no {kind} {number}")
+        apply_pin_set(store, {key: number, "pin_hash": hashed}, iso(store.now()))
         # The argon2 hash travels, the PIN never does. Once enrolled it is a proposal at the
         # hub (core.events): it holds here at once, elsewhere when the operator accepts.
         store.record(f"{kind}.pin_set", {key: number, "pin_hash": hashed}, actor=actor,

@@ -1,11 +1,12 @@
 """Applying the branch log pulled from the hub to this terminal's store.
 
 ``sync.client.pull`` hands each page of the hub's branch log to :func:`apply_page`, which
-turns the events into rows — the branch and its policy, staff (with their argon2 PIN
-hashes, so a PIN set on one terminal works on the others), the roster and its yearly
-amounts, lessons with their quiz, notices, the other terminals' payments and study
-sessions, consent — and moves the pull cursor, all in ONE transaction per page, with ONE
-audit entry (``sync.applied``) naming the counts and the cursors.
+hands each event to the apply function of the module that owns its tables (``HANDLERS``:
+core.branch, pins, members, study, notices, dues, consent) — the same function that
+module's own writes go through, so a row is written one way whether it was made here or
+pulled — and moves the pull cursor, all in ONE transaction per page, with ONE audit entry
+(``sync.applied``) naming the counts and the cursors. This module writes only its own
+table, ``replica_event``.
 
 What it never does:
 
@@ -36,7 +37,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from . import audit, consent, events, members
+from . import audit, branch, consent, dues, events, members, notices, pins, study
 from .clock import iso
 from .errors import LianxinError
 
@@ -45,14 +46,6 @@ class ForeignBranch(LianxinError):
     """The hub sent another branch's data: refuse the page."""
 
     zh_default = "服务中心发来了别的支部的数据，已拒收，请联系服务中心。"
-
-
-class _Wait(Exception):
-    """The event needs a row this terminal does not hold yet."""
-
-
-class _Skip(Exception):
-    """The event cannot be used here (unknown type, unusable payload)."""
 
 
 def media_dir(store) -> Path:
@@ -72,235 +65,22 @@ def missing_media(store) -> list[str]:
     return [s for s in shas if len(s) == 64 and not media_path(store, s).is_file()]
 
 
-# -- helpers ---------------------------------------------------------------------------
-
-def _need_member(store, member_no) -> None:
-    if not isinstance(member_no, str) or not member_no:
-        raise _Skip("no member number")
-    if not store.one("SELECT 1 FROM member WHERE member_no = ?", [member_no]):
-        raise _Wait(f"member {member_no} not here yet")
-
-
-def _phones_allowed(store, member_no: str) -> bool:
-    """A member who withdrew phone recognition keeps no phone number here."""
-    return not consent.withdrawn(store, member_no, "phone_recognition")
-
-
-def _set_phones(store, member_no: str, phones) -> None:
-    store.db.execute("DELETE FROM member_phone WHERE member_no = ?", [member_no])
-    if not _phones_allowed(store, member_no):
-        return
-    for p in phones or []:
-        store.db.execute("INSERT OR IGNORE INTO member_phone(phone, member_no) VALUES (?, ?)",
-                         [members.normalize_phone(p), member_no])
-
-
-def _rename(store, member_no: str, name: str, *, new: bool) -> str:
-    inits = members.initials_of(name)
-    # The same index as members.add/update write (one definition of name lookup).
-    members.index_name(store, member_no, name, inits, new=new)
-    return inits[0]
-
-
-# -- handlers: each applies one event or raises _Wait / _Skip ----------------------------
-
-def _branch(store, p: dict, at: str, ctx: dict) -> None:
-    code = p["code"]
-    if code != ctx["branch"]:
-        raise ForeignBranch(f"the hub sent an event of branch {code!r}; this terminal holds "
-                            f"{ctx['branch']!r}")
-    row = store.one("SELECT updated_at FROM branch WHERE code = ?", [code])
-    limits = [int(p.get("back_pay_limit", 6)), int(p.get("pay_ahead_limit", 6))]
-    if row is None:
-        store.db.execute(
-            "INSERT INTO branch(code, name, township, back_pay_limit, pay_ahead_limit, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [code, p.get("name") or code, p.get("township") or "", *limits, at])
-        store.set_meta("branch_code", code)
-    else:
-        if "name" in p:
-            store.db.execute("UPDATE branch SET name = ?, township = ? WHERE code = ?",
-                             [p["name"], p.get("township") or "", code])
-        store.db.execute("UPDATE branch SET back_pay_limit = ?, pay_ahead_limit = ?, "
-                         "updated_at = ? WHERE code = ?", [*limits, at, code])
-
-
-def _staff_added(store, p: dict, at: str, ctx: dict) -> None:
-    row = store.one("SELECT updated_at FROM staff WHERE staff_no = ?", [p["staff_no"]])
-    if row is None:
-        store.db.execute(
-            "INSERT INTO staff(staff_no, name, role, pin_hash, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [p["staff_no"], p["name"], p["role"], p["pin_hash"], at, at])
-    else:
-        store.db.execute("UPDATE staff SET name = ?, role = ?, pin_hash = ?, updated_at = ? "
-                         "WHERE staff_no = ?",
-                         [p["name"], p["role"], p["pin_hash"], at, p["staff_no"]])
-
-
-def _pin_set(store, p: dict, at: str, ctx: dict) -> None:
-    table, key = ("member", "member_no") if "member_no" in p else ("staff", "staff_no")
-    row = store.one(f"SELECT updated_at FROM {table} WHERE {key} = ?", [p[key]])
-    if row is None:
-        if table == "member":
-            raise _Wait(f"member {p[key]} not here yet")
-        raise _Skip(f"no staff {p[key]}")
-    if p.get("pin_hash"):
-        store.db.execute(f"UPDATE {table} SET pin_hash = ?, updated_at = ? WHERE {key} = ?",
-                         [p["pin_hash"], at, p[key]])
-
-
-def _member_added(store, p: dict, at: str, ctx: dict) -> None:
-    no, name = p["member_no"], p["name"]
-    row = store.one("SELECT updated_at FROM member WHERE member_no = ?", [no])
-    if row is None:
-        store.db.execute(
-            "INSERT INTO member(member_no, name, initials, category, joined, probation, "
-            "dues_from, pin_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [no, name, members.initials_of(name)[0], p["category"], p.get("joined"),
-             int(bool(p.get("probation"))), p["dues_from"], p.get("pin_hash"), at, at])
-        _rename(store, no, name, new=True)
-        _set_phones(store, no, p.get("phones"))
-    else:
-        initials = _rename(store, no, name, new=False)
-        store.db.execute(
-            "UPDATE member SET name = ?, initials = ?, category = ?, joined = ?, probation = ?, "
-            "dues_from = ?, pin_hash = coalesce(?, pin_hash), updated_at = ? WHERE member_no = ?",
-            [name, initials, p["category"], p.get("joined"), int(bool(p.get("probation"))),
-             p["dues_from"], p.get("pin_hash"), at, no])
-        if "phones" in p:
-            _set_phones(store, no, p["phones"])
-    rate = p.get("rate")
-    if isinstance(rate, dict):
-        store.db.execute(
-            "INSERT INTO dues_rate(member_no, year, monthly_fen, rule, base_fen, set_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(member_no, year) DO NOTHING",
-            [no, int(rate["year"]), int(rate["monthly_fen"]), rate["rule"],
-             rate.get("base_fen"), at])
-
-
-def _member_updated(store, p: dict, at: str, ctx: dict) -> None:
-    no = p["member_no"]
-    _need_member(store, no)
-    if "name" in p:
-        initials = _rename(store, no, p["name"], new=False)
-        store.db.execute("UPDATE member SET name = ?, initials = ? WHERE member_no = ?",
-                         [p["name"], initials, no])
-    if "status" in p:
-        if p["status"] not in members.STATUSES:
-            raise _Skip(f"unknown member status {p['status']!r}")
-        store.db.execute("UPDATE member SET status = ? WHERE member_no = ?", [p["status"], no])
-    if "phones" in p:
-        _set_phones(store, no, p["phones"])
-    store.db.execute("UPDATE member SET updated_at = ? WHERE member_no = ?", [at, no])
-
-
-def _rate_fixed(store, p: dict, at: str, ctx: dict) -> None:
-    no, year = p["member_no"], int(p["year"])
-    _need_member(store, no)
-    store.db.execute(
-        "INSERT INTO dues_rate(member_no, year, monthly_fen, rule, base_fen, hardship_ref, "
-        "hardship_reason, set_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(member_no, year) DO UPDATE SET monthly_fen = excluded.monthly_fen, "
-        "rule = excluded.rule, base_fen = excluded.base_fen, "
-        "hardship_ref = excluded.hardship_ref, hardship_reason = excluded.hardship_reason, "
-        "set_at = excluded.set_at",
-        [no, year, int(p["monthly_fen"]), p["rule"], p.get("base_fen"), p.get("hardship_ref"),
-         p.get("hardship_reason"), at])
-    if p.get("category"):
-        store.db.execute("UPDATE member SET category = ? WHERE member_no = ?",
-                         [p["category"], no])
-
-
-def _lesson(store, p: dict, at: str, ctx: dict) -> None:
-    if not isinstance(p.get("body"), str) or not p["body"].strip():
-        # A terminal's own lesson.published carries no body (core.study): nothing to show.
-        raise _Skip("lesson without a body")
-    lid = p["lesson_id"]
-    audio = p.get("audio_sha256")
-    store.db.execute(
-        "INSERT INTO lesson(lesson_id, title, category, minutes, body, assigned, audio_sha256, "
-        "published) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(lesson_id) DO UPDATE SET "
-        "title = excluded.title, category = excluded.category, minutes = excluded.minutes, "
-        "body = excluded.body, assigned = excluded.assigned, "
-        "audio_sha256 = excluded.audio_sha256, published = excluded.published",
-        [lid, p["title"], p["category"], int(p["minutes"]), p["body"],
-         int(bool(p.get("assigned"))), audio, at])
-    store.db.execute("DELETE FROM quiz_question WHERE lesson_id = ?", [lid])
-    for i, q in enumerate(p.get("quiz") or []):
-        store.db.execute(
-            "INSERT INTO quiz_question(lesson_id, idx, question, choices, answer, explain) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [lid, i, q["question"], json.dumps(q["choices"], ensure_ascii=False),
-             int(q["answer"]), str(q.get("explain") or "")])
-    if audio:
-        ctx["media"].add(audio)
-
-
-def _notice(store, p: dict, at: str, ctx: dict) -> None:
-    store.db.execute("INSERT INTO notice(notice_id, title, body, posted) VALUES (?, ?, ?, ?) "
-                     "ON CONFLICT(notice_id) DO UPDATE SET title = excluded.title, "
-                     "body = excluded.body, posted = excluded.posted",
-                     [p["notice_id"], p["title"], p["body"], p["posted"]])
-
-
-def _dues(store, p: dict, at: str, ctx: dict) -> None:
-    entry_id = p["entry_id"]
-    if store.one("SELECT 1 FROM ledger WHERE entry_id = ?", [entry_id]):
-        return  # already here (the ledger is append-only; an entry id names one payment)
-    _need_member(store, p["member_no"])
-    if p.get("corrects") and not store.one("SELECT 1 FROM ledger WHERE entry_id = ?",
-                                           [p["corrects"]]):
-        raise _Wait(f"corrected entry {p['corrects']} not here yet")
-    store.db.execute(
-        "INSERT INTO ledger(entry_id, member_no, kind, amount_fen, method, paid_by, "
-        "collected_by, receipt_no, recorded_at, terminal_id, override_reason, large, corrects, "
-        "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [entry_id, p["member_no"], p["kind"], int(p["amount_fen"]), p["method"],
-         p.get("paid_by"), p["collected_by"], p["receipt_no"], p["recorded_at"],
-         p["terminal_id"], p.get("override_reason"), int(bool(p.get("large"))),
-         p.get("corrects"), p.get("note")])
-    for month, amount in p.get("month_amounts") or []:
-        store.db.execute("INSERT INTO ledger_month(entry_id, member_no, month, amount_fen) "
-                         "VALUES (?, ?, ?, ?)", [entry_id, p["member_no"], month, int(amount)])
-
-
-def _study(store, p: dict, at: str, ctx: dict) -> None:
-    _need_member(store, p["member_no"])
-    if not store.one("SELECT 1 FROM lesson WHERE lesson_id = ?", [p["lesson_id"]]):
-        raise _Wait(f"lesson {p['lesson_id']} not here yet")
-    store.db.execute(
-        "INSERT INTO study_session(session_id, member_no, lesson_id, started_at, seconds, "
-        "completed, answers, correct, questions, channel, terminal_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET "
-        "seconds = excluded.seconds, completed = max(completed, excluded.completed), "
-        "answers = excluded.answers, correct = excluded.correct, "
-        "questions = excluded.questions, channel = excluded.channel",
-        [p["session_id"], p["member_no"], p["lesson_id"], p["started_at"], int(p["seconds"]),
-         int(bool(p["completed"])), json.dumps(p.get("answers") or []), int(p.get("correct", 0)),
-         int(p.get("questions", 0)), p["channel"], p["terminal_id"]])
-
-
-def _consent(store, p: dict, at: str, ctx: dict) -> None:
-    no = p["member_no"]
-    _need_member(store, no)
-    store.db.execute(
-        "INSERT INTO consent(consent_id, member_no, scope, granted, method, witness, at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(consent_id) DO NOTHING",
-        [p["consent_id"], no, p["scope"], int(bool(p["granted"])), p["method"],
-         p.get("witness"), p["at"]])
-    if p["scope"] == "phone_recognition" and not _phones_allowed(store, no):
-        store.db.execute("DELETE FROM member_phone WHERE member_no = ?", [no])
-
+# -- dispatch: each event type to the one apply function of the module owning its tables
+# (the same function that module's own writes go through) -------------------------------
 
 HANDLERS = {
-    "branch.created": _branch, "branch.policy_set": _branch,
-    "staff.added": _staff_added, "staff.pin_set": _pin_set, "member.pin_set": _pin_set,
-    "member.added": _member_added, "member.updated": _member_updated,
-    "member.rate_fixed": _rate_fixed, "lesson.published": _lesson, "notice.posted": _notice,
-    "dues.dues": _dues, "dues.voluntary": _dues, "dues.correction": _dues,
-    "study.session": _study, "consent.granted": _consent, "consent.withdrawn": _consent,
+    "branch.created": branch.apply_branch, "branch.policy_set": branch.apply_branch,
+    "staff.added": branch.apply_staff_added,
+    "staff.pin_set": pins.apply_pin_set, "member.pin_set": pins.apply_pin_set,
+    "member.added": members.apply_added, "member.updated": members.apply_updated,
+    "member.rate_fixed": members.apply_rate_fixed,
+    "lesson.published": study.apply_lesson, "notice.posted": notices.apply_posted,
+    "dues.dues": dues.apply_entry, "dues.voluntary": dues.apply_entry,
+    "dues.correction": dues.apply_entry,
+    "study.session": study.apply_session,
+    "consent.granted": consent.apply_answer, "consent.withdrawn": consent.apply_answer,
 }
+_BRANCH_TYPES = ("branch.created", "branch.policy_set")
 
 
 # -- applying ------------------------------------------------------------------------------
@@ -316,12 +96,17 @@ def _apply_one(store, ev: dict, ctx: dict) -> tuple[str, str | None]:
     try:
         payload = json.loads(ev["payload"])
         if not isinstance(payload, dict):
-            raise _Skip("payload is not a JSON object")
+            raise events.Unusable("payload is not a JSON object")
+        if ev["type"] in _BRANCH_TYPES and payload.get("code") != ctx["branch"]:
+            raise ForeignBranch(f"the hub sent an event of branch {payload.get('code')!r}; "
+                                f"this terminal holds {ctx['branch']!r}")
         with store.transaction():  # nested: a savepoint, undone alone if the event fails
-            handler(store, payload, ev["at"], ctx)
-    except _Wait as e:
+            handler(store, payload, ev["at"])
+        if ev["type"] == "lesson.published" and payload.get("audio_sha256"):
+            ctx["media"].add(payload["audio_sha256"])
+    except events.NotHereYet as e:
         return "waiting", str(e)
-    except _Skip as e:
+    except events.Unusable as e:
         return "skipped", str(e)
     except (KeyError, TypeError, ValueError, LianxinError) as e:
         if isinstance(e, ForeignBranch):

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from .clock import CST, iso
 from .errors import InvalidInput, NotFound
+from .events import NotHereYet, Unusable
 
 CHANNELS = ("kiosk", "phone")
 PASS_RATIO = 0.6
@@ -66,28 +67,37 @@ def publish_lesson(store, *, lesson_id: str, title: str, category: str, minutes:
             raise InvalidInput(f"{where}: 2-4 non-empty choices")
         if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(choices):
             raise InvalidInput(f"{where}: the answer is the index of one of the choices")
-    at = iso(store.now())
+    quiz = [{**q, "question": q["question"].strip(), "explain": str(q.get("explain") or "").strip()}
+            for q in quiz]
+    payload = {"lesson_id": lesson_id, "title": title, "category": category, "minutes": minutes,
+               "assigned": assigned, "audio_sha256": audio_sha256, "questions": len(quiz),
+               "body": body, "quiz": quiz}
     with store.transaction():
+        apply_lesson(store, payload, iso(store.now()))
+        store.record("lesson.published", payload, actor=actor, subject=f"lesson:{lesson_id}")
+
+
+def apply_lesson(store, p: dict, at: str) -> None:
+    """``lesson.published``, made here (the demo) or by the hub: the one writer of
+    ``lesson`` and ``quiz_question``. One without a body (an older terminal's) is unusable."""
+    if not isinstance(p.get("body"), str) or not p["body"].strip():
+        raise Unusable("lesson without a body")
+    lid = p["lesson_id"]
+    store.db.execute(
+        "INSERT INTO lesson(lesson_id, title, category, minutes, body, assigned, audio_sha256, "
+        "published) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(lesson_id) DO UPDATE SET "
+        "title = excluded.title, category = excluded.category, minutes = excluded.minutes, "
+        "body = excluded.body, assigned = excluded.assigned, "
+        "audio_sha256 = excluded.audio_sha256, published = excluded.published",
+        [lid, p["title"], p["category"], int(p["minutes"]), p["body"],
+         int(bool(p.get("assigned"))), p.get("audio_sha256"), at])
+    store.db.execute("DELETE FROM quiz_question WHERE lesson_id = ?", [lid])
+    for i, q in enumerate(p.get("quiz") or []):
         store.db.execute(
-            "INSERT INTO lesson(lesson_id, title, category, minutes, body, assigned, audio_sha256, "
-            "published) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(lesson_id) DO UPDATE SET "
-            "title = excluded.title, category = excluded.category, minutes = excluded.minutes, "
-            "body = excluded.body, assigned = excluded.assigned, "
-            "audio_sha256 = excluded.audio_sha256, published = excluded.published",
-            [lesson_id, title, category, minutes, body, int(assigned), audio_sha256, at])
-        store.db.execute("DELETE FROM quiz_question WHERE lesson_id = ?", [lesson_id])
-        for i, q in enumerate(quiz):
-            store.db.execute(
-                "INSERT INTO quiz_question(lesson_id, idx, question, choices, answer, explain) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [lesson_id, i, q["question"].strip(), json.dumps(q["choices"], ensure_ascii=False),
-                 q["answer"], str(q.get("explain") or "").strip()])
-        store.record("lesson.published", {"lesson_id": lesson_id, "title": title,
-                                           "category": category, "minutes": minutes,
-                                           "assigned": assigned, "audio_sha256": audio_sha256,
-                                           "questions": len(quiz), "body": body.strip(),
-                                           "quiz": quiz},
-                     actor=actor, subject=f"lesson:{lesson_id}")
+            "INSERT INTO quiz_question(lesson_id, idx, question, choices, answer, explain) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [lid, i, q["question"], json.dumps(q["choices"], ensure_ascii=False),
+             int(q["answer"]), str(q.get("explain") or "")])
 
 
 def lessons(store) -> list[dict]:
@@ -166,18 +176,30 @@ def record_session(store, *, member_no: str, lesson_id: str, seconds: int, compl
         "questions": questions, "channel": channel, "terminal_id": store.terminal_id,
     }
     with store.transaction():
-        store.db.execute(
-            "INSERT INTO study_session(session_id, member_no, lesson_id, started_at, seconds, "
-            "completed, answers, correct, questions, channel, terminal_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET "
-            "seconds = excluded.seconds, completed = excluded.completed, "
-            "answers = excluded.answers, correct = excluded.correct, "
-            "questions = excluded.questions, channel = excluded.channel",
-            [session["session_id"], member_no, lesson_id, started, seconds,
-             int(completed), json.dumps(answers), correct, questions, channel, store.terminal_id])
+        apply_session(store, session, session["started_at"])
         store.record("study.session", session, actor=f"member:{member_no}",
                      subject=f"member:{member_no}")
     return session
+
+
+def apply_session(store, p: dict, at: str) -> None:
+    """``study.session``, a sitting here or pulled from another terminal: the one writer of
+    ``study_session``. Upserted by session id (each event carries the whole sitting so
+    far); a finished sitting stays finished."""
+    if not store.one("SELECT 1 FROM member WHERE member_no = ?", [p["member_no"]]):
+        raise NotHereYet(f"member {p['member_no']} not here yet")
+    if not store.one("SELECT 1 FROM lesson WHERE lesson_id = ?", [p["lesson_id"]]):
+        raise NotHereYet(f"lesson {p['lesson_id']} not here yet")
+    store.db.execute(
+        "INSERT INTO study_session(session_id, member_no, lesson_id, started_at, seconds, "
+        "completed, answers, correct, questions, channel, terminal_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET "
+        "seconds = excluded.seconds, completed = max(completed, excluded.completed), "
+        "answers = excluded.answers, correct = excluded.correct, "
+        "questions = excluded.questions, channel = excluded.channel",
+        [p["session_id"], p["member_no"], p["lesson_id"], p["started_at"], int(p["seconds"]),
+         int(bool(p["completed"])), json.dumps(p.get("answers") or []), int(p.get("correct", 0)),
+         int(p.get("questions", 0)), p["channel"], p["terminal_id"]])
 
 
 def hours(store, member_no: str, year: int) -> dict:

@@ -118,14 +118,14 @@ def test_withdrawing_another_scope_keeps_the_phones(store, member):
 
 def test_one_latest_answer_for_consent_calls_and_replica(store, member):
     """``consent.latest`` is the one computation: the consent screens (``has``), the phone
-    line's messages (``calls.messages_allowed``) and the replica's phone numbers
-    (``replica._phones_allowed``) read the same answer; never asked is "not agreed" and
-    "not withdrawn" at once."""
-    from core import calls, replica
+    line's messages (``calls.messages_allowed``) and the phone numbers kept, locally or
+    pulled (``members.phones_allowed``) read the same answer; never asked is "not agreed"
+    and "not withdrawn" at once."""
+    from core import calls
 
     def seen(scope):
         allowed = {"voice_messages": calls.messages_allowed,
-                   "phone_recognition": replica._phones_allowed}[scope]
+                   "phone_recognition": members.phones_allowed}[scope]
         answer = consent.latest(store, member, scope)
         assert consent.has(store, member, scope) is (answer is True)
         assert consent.withdrawn(store, member, scope) is (answer is False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,17 @@ def test_every_type_core_writes_is_in_the_catalogue():
                  "dues.correction", "consent.granted", "consent.withdrawn"):
         assert name in events.CATALOGUE
     assert set(replica.HANDLERS) <= set(events.CATALOGUE)
+
+
+def test_each_pulled_event_goes_through_its_owners_one_apply_function():
+    """One writer per table: the replica hands each type to the apply function of the module
+    the catalogue names as its owner — the function that module's own writes use too."""
+    for name, apply in replica.HANDLERS.items():
+        assert apply.__module__ == events.CATALOGUE[name].owner, name
+        assert apply.__name__.startswith("apply_"), name
+    source = (ROOT / "core" / "replica.py").read_text(encoding="utf-8")
+    tables = set(re.findall(r"(?:INSERT INTO|DELETE FROM|(?<!DO )UPDATE)\s+(\w+)", source))
+    assert tables == {"replica_event"}  # its own table only
 
 
 def test_roles_split_the_catalogue():
