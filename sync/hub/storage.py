@@ -70,6 +70,18 @@ def _migrate_hint(path: Path) -> str:
 
 
 
+GROUP_MAX = 16  # pushes committed together at most (bounds the first one's wait)
+
+
+class _Group:
+    """Pushes sharing one open transaction, committed (one fsync) by the last of them."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.size = 0
+
+
 class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
     """The hub's database. Construct with :meth:`open`; every method is thread-safe."""
 
@@ -77,6 +89,10 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
         self.conn = conn
         self.path = path
         self._lock = threading.RLock()
+        self._group: _Group | None = None   # an open group commit (group_transaction)
+        self._pushers = 0                   # pushes waiting for the lock, to join a group
+        self._pushers_lock = threading.Lock()
+        self._local = threading.local()     # .in_group: this thread's work is in the group
         # terminal id -> its public key, loaded once (a terminal's key never changes
         # after enrollment; revocation is read from the row each time).
         self.public_keys: dict[str, object] = {}
@@ -154,6 +170,7 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
 
     def close(self) -> None:
         with self._lock:
+            self._outside_group()
             self.conn.close()
 
     @property
@@ -162,11 +179,98 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
 
     # -- plumbing ----------------------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[HubStorage]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` under the lock; nested use joins the outer one."""
-        with self._lock:
+    def group_transaction(self) -> Iterator[HubStorage]:
+        """A push's transaction, committed with the pushes waiting behind it (group commit:
+        one fsync for several batches, the hub's dearest cost per push).
+
+        The push holds the lock for its whole work; its :meth:`transaction` blocks are
+        savepoints inside the group (an error undoes that block alone). When other pushes
+        wait for the lock, it leaves the transaction open for them and waits; the last of
+        the group (no one waiting, or GROUP_MAX reached) commits and wakes the rest. Nobody
+        returns before the COMMIT did — a push is answered, or refused, only once its
+        writes are durable — and a failed COMMIT fails every push of the group (none
+        answered: each resends). Any other use of the storage commits an open group first
+        (:meth:`_outside_group`)."""
+        with self._pushers_lock:
+            self._pushers += 1
+        self._lock.acquire()
+        with self._pushers_lock:
+            self._pushers -= 1
+        try:
+            if self._group is None:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self._group = _Group()
+            group = self._group
+            group.size += 1
+            self._local.in_group = True
+        except BaseException:
+            self._lock.release()
+            raise
+        try:
+            yield self
+        finally:
+            self._local.in_group = False
+            self._end_push(group)
+
+    def _end_push(self, group: _Group) -> None:
+        """Commit the group, or leave it open to the next push and wait for its COMMIT.
+        Releases the lock either way."""
+        try:
+            with self._pushers_lock:
+                wait = self._pushers > 0 and group.size < GROUP_MAX
+            if not wait:
+                self._flush_group()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._lock.release()
+        if wait:
+            group.done.wait()
+        if group.error is not None:
+            raise group.error
+
+    def _flush_group(self) -> None:
+        """Commit an open group now (the caller holds the lock)."""
+        group = self._group
+        if group is None:
+            return
+        self._group = None
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException as e:
+            group.error = e
             if self.conn.in_transaction:
-                yield self
+                self.conn.execute("ROLLBACK")
+            raise
+        finally:
+            group.done.set()
+
+    def _outside_group(self) -> None:
+        """Another use of the storage while a group is open: commit the group first, so
+        nothing reads or joins work not yet durable."""
+        if self._group is not None and not getattr(self._local, "in_group", False):
+            self._flush_group()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[HubStorage]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` under the lock. Nested use is a savepoint of the
+        outer one: an error undoes the inner block (and, unless caught, the outer)."""
+        with self._lock:
+            self._outside_group()
+            if self.conn.in_transaction:
+                name = f"sp{id(self._local)}_{getattr(self._local, 'depth', 0)}"
+                self._local.depth = getattr(self._local, "depth", 0) + 1
+                self.conn.execute(f"SAVEPOINT {name}")
+                try:
+                    yield self
+                except BaseException:
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    self.conn.execute(f"RELEASE {name}")
+                finally:
+                    self._local.depth -= 1
                 return
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -188,6 +292,7 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
 
     def _all(self, sql: str, params: Iterable = ()) -> list[dict]:
         with self._lock:
+            self._outside_group()
             cur = self.conn.execute(sql, list(params))
             cols = [d[0] for d in cur.description]
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
@@ -198,6 +303,7 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
 
     def _run(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
         with self._lock:
+            self._outside_group()
             return self.conn.execute(sql, list(params))
 
     # -- meta --------------------------------------------------------------------------
