@@ -136,6 +136,17 @@ def test_hub_check_finds_what_an_old_hub_let_in_and_nothing_honest(hub, sender, 
     late.close()
 
 
+def test_no_pin_hash_leaves_the_hub_in_an_event_listing(hub):
+    rows = admin.list_events(hub.storage, DEMO, limit=10_000)
+    with_pins = [r for r in rows if r["type"] in ("staff.added", "member.added")]
+    assert with_pins and all("pin_hash" not in r["payload"] for r in rows)
+    assert all(json.loads(r["payload"])["pin_set"] for r in with_pins
+               if r["type"] == "staff.added")
+    r = CliRunner().invoke(cli, ["hub", "--db", str(hub.storage.path), "events", "list",
+                                 "--branch", DEMO, "--limit", "10000", "--json"])
+    assert r.exit_code == 0 and "argon2" not in r.output and "pin_hash" not in r.output
+
+
 def test_skip_reports_are_checked_and_kept_only_for_the_branchs_own_events(hub, sender):
     """A terminal's skip report is input like any other: its shape is checked, and an id
     that is not in its branch's log is not kept."""

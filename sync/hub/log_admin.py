@@ -39,7 +39,24 @@ def list_events(storage: HubStorage, branch: str, *, skipped: bool = False,
     skips = storage.skip_reports([r["event_id"] for r in rows])
     for r in rows:
         r["skipped_by"] = skips.get(r["event_id"], [])
+        r["payload"] = _without_pin_hash(r["payload"])
     return rows
+
+
+def _without_pin_hash(payload: str) -> str:
+    """No PIN hash leaves the hub in a listing (a 4-digit PIN falls to its hash offline):
+    operators see that the event sets one."""
+    if '"pin_hash"' not in payload:
+        return payload
+    try:
+        p = json.loads(payload)
+    except ValueError:
+        return payload
+    if isinstance(p, dict) and "pin_hash" in p:
+        p = {k: v for k, v in p.items() if k != "pin_hash"}
+        p["pin_set"] = True
+        return json.dumps(p, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return payload
 
 
 def quarantine(storage: HubStorage, event_id: str, *, by: str, reason: str,
