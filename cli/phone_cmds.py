@@ -11,8 +11,9 @@ from .voice_cmds import prompt_cache
 
 
 @click.command("phone")
-@click.option("--listen", default="0.0.0.0:5060", show_default=True,
-              help="HOST:PORT for SIP over UDP and TCP.")
+@click.option("--listen", default="127.0.0.1:5060", show_default=True,
+              help="HOST:PORT for SIP over UDP and TCP (this machine only unless told: "
+                   "0.0.0.0:5060 answers the network).")
 @click.option("--advertise", help="Address given in Contact/SDP when listening on 0.0.0.0.")
 @click.option("--register", "registrar", help="Trunk/PBX registrar, sip:HOST[:PORT], to sign in to.")
 @click.option("--user", help="SIP user name at the registrar (password: LIANXIN_SIP_PASSWORD).")
