@@ -361,6 +361,13 @@ def test_events_from_the_future_are_kept_flagged_and_the_terminal_hears_its_cloc
     log = hub.proc.log_path.read_text(errors="replace")
     assert f"push from terminal {liar.terminal_id}" in log and "clock is wrong" in log
     hub.start()
+    # The clock set right again: its next new events clear the flag (kept in the log).
+    liar.clock = FixedClock(datetime(2026, 11, 30, 10, 0, tzinfo=CST))
+    _write(liar, "help.requested", {"where": "kiosk", "member_no": None})
+    assert sc.sync_once(liar)["future_events"] == 0
+    [row] = [t for t in admin.list_terminals(hub.storage, DEMO)
+             if t["terminal_id"] == liar.terminal_id]
+    assert (row["clock"], row["future_latest_at"][:4]) == ("ok", "2099")
     # The others are not affected; an honest clock is not flagged.
     sc.sync_once(honest)
     [other] = [t for t in admin.list_terminals(hub.storage, DEMO)

@@ -303,6 +303,8 @@ def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
                     caller.terminal_id, caller.branch, len(ahead), at,
                     protocol.FUTURE_WINDOW_S, latest)
         storage.note_future_events(caller.terminal_id, len(ahead), latest, at)
+    elif new_events:
+        storage.clear_future_events(caller.terminal_id)  # its clock is right again
     if new_events:  # flags and proposals commit with the batch, or not at all
         rows = [{"branch": caller.branch, "origin": caller.terminal_id, "seq": e["seq"],
                  "event_id": e["event_id"], "type": e["type"], "payload": e["payload"],

@@ -109,7 +109,8 @@ def m002_terminal_enrolled_seq(db):
 @migrations()
 def m003_terminal_clock_ahead(db):
     """Events a terminal sent dated ahead of the hub's clock (protocol.check_times): how
-    many, the latest such time, and when the hub last received one — its clock is wrong."""
+    many since its last push without any (0: its clock is right), the latest such time, and
+    when the hub last received one."""
     db.execute("ALTER TABLE terminal ADD COLUMN future_events INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE terminal ADD COLUMN future_latest_at TEXT")
     db.execute("ALTER TABLE terminal ADD COLUMN future_seen_at TEXT")

@@ -94,6 +94,11 @@ class TerminalQueries:
                   "future_latest_at = ?, future_seen_at = ? WHERE terminal_id = ?",
                   [count, latest_at, at, terminal_id])
 
+    def clear_future_events(self, terminal_id: str) -> None:
+        """A push of new events none of which is from the future: the clock was fixed."""
+        self._run("UPDATE terminal SET future_events = 0 WHERE terminal_id = ? "
+                  "AND future_events > 0", [terminal_id])
+
     def note_refusal(self, terminal_id: str, code: str, at: str) -> None:
         self._run("UPDATE terminal SET last_refusal = ?, last_refusal_at = ? "
                   "WHERE terminal_id = ?", [code, at, terminal_id])
