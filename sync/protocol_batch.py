@@ -412,6 +412,9 @@ def check_payloads(new_events: list[dict], payloads: list, terminal_id: str,
     return receipts
 
 
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
 def _check_dues_amounts(ev: dict, p: dict) -> None:
     amount, months = p.get("amount_fen"), p.get("month_amounts")
     where = f"event {ev['seq']} (dues.dues)"
@@ -423,9 +426,10 @@ def _check_dues_amounts(ev: dict, p: dict) -> None:
     total, named = 0, set()
     for item in months:
         if (type(item) is not list or len(item) != 2 or type(item[0]) is not str
-                or type(item[1]) is not int or item[1] < 0 or item[0] in named):
+                or not _MONTH.fullmatch(item[0]) or type(item[1]) is not int or item[1] < 0
+                or item[0] in named):
             raise ProtocolError("bad_amount", f"{where}: month amount {_show(item)} is not a "
-                                "[month, whole non-negative fen] of a month not listed before")
+                                "[YYYY-MM, whole non-negative fen] of a month not listed before")
         named.add(item[0])
         total += item[1]
     if total != amount:

@@ -229,6 +229,8 @@ def _dues(**kw) -> dict:
     _dues(month_amounts=[]),
     _dues(month_amounts=None),
     _dues(amount_fen=3001),
+    _dues(month_amounts=[["abcd", 1500], ["2026-11", 1500]]),
+    _dues(month_amounts=[["2026-13", 1500], ["2026-11", 1500]]),
 ])
 def test_regular_dues_amounts_are_whole_non_negative_fen_adding_up(payload):
     with pytest.raises(protocol.ProtocolError) as e:

@@ -200,7 +200,11 @@ def _check_payments(storage: HubStorage, payments: list[tuple[dict, dict]], at: 
     for branch, rows in by_branch.items():
         roster, staff = _hub_record(storage, branch), storage.hub_staff(branch)
         for row, p in rows:
-            for reason, detail in _payment_problems(row["type"], p, roster, staff):
+            try:
+                problems = _payment_problems(row["type"], p, roster, staff)
+            except (KeyError, TypeError, ValueError):
+                continue  # a payload the hub cannot read is not counted in reports either
+            for reason, detail in problems:
                 storage.put_payment_check(str(p["entry_id"]), reason, branch,
                                           str(p["member_no"]), row["origin"],
                                           canonical_json(detail), at)

@@ -286,10 +286,6 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
                     self.conn.execute("ROLLBACK")
                 raise
 
-    def exclusive(self) -> contextlib.AbstractContextManager:
-        """The lock every method takes, to hold across a larger piece of work."""
-        return self._lock
-
     def _all(self, sql: str, params: Iterable = ()) -> list[dict]:
         with self._lock:
             self._outside_group()
