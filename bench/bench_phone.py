@@ -67,12 +67,15 @@ def _prompts(cache_dir: Path):
 def serve(port_file: str, cache_dir: str) -> None:
     """The line under test (run in its own process, pinned to CPU 0)."""
     from voice.phone import Line
-    from voice.sip import Endpoint
+    from voice.sip import Endpoint, Limits
     os.sched_setaffinity(0, {0})
 
     async def main():
         line = Line(lambda call: LoopDialog(), _prompts(Path(cache_dir)))
-        ep = Endpoint("127.0.0.1", 0, on_call=line.on_call)
+        # Every bench caller is 127.0.0.1 and up to 64 dial at once: no per-source limits.
+        many = Limits(max_pending=64, per_source_calls=64, per_source_pending=64,
+                      per_source_rate=1000, per_source_burst=1000)
+        ep = Endpoint("127.0.0.1", 0, on_call=line.on_call, limits=many)
         await ep.start()
         Path(port_file).write_text(str(ep.port))
         await asyncio.Event().wait()
