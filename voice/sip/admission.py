@@ -12,9 +12,14 @@ short, so INVITEs that are never ACKed cannot fill the line:
     per_source_pending  pending calls at once from one IP address
     per_source_rate     new INVITEs a second from one address, with bursts of
     per_source_burst    this many (a token bucket; retransmissions do not count)
-    evict_after_s       when max_pending or max_calls is reached, a pending call whose ACK
-                        is this late (default T1, the RFC's round-trip estimate) gives its
-                        place to the new INVITE, the oldest first
+    evict_after_s       when max_pending or max_calls is reached, the oldest pending call
+                        pending at least this long (default 0: any) gives its place to the
+                        new INVITE and is given up (``invite``)
+
+Eviction is what a TCP SYN cache does: a real caller's ACK follows our 200 within a round
+trip, so only a flood of max_pending INVITEs inside that round trip can push it out, while
+a flood from many forged addresses (where per-source limits do not bite) leaves the line
+ready for the next real caller the moment it stops, not 64*T1 later.
 
 A refused INVITE gets ``503 Service Unavailable`` with ``Retry-After`` (rate, pending
 limits: try again soon) or ``486 Busy Here`` (the line or this source's share is full of
@@ -44,7 +49,7 @@ class Limits:
     per_source_pending: int = 8
     per_source_rate: float = 2.0
     per_source_burst: int = 10
-    evict_after_s: float | None = None          # None: T1
+    evict_after_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,8 @@ class Refusal:
 class Admission:
     """``decide`` says whether a new INVITE from ``ip`` may become a call."""
 
-    def __init__(self, limits: Limits, t1: float):
+    def __init__(self, limits: Limits):
         self.limits = limits
-        self.evict_after = limits.evict_after_s if limits.evict_after_s is not None else t1
         self._buckets: dict[str, tuple[float, float]] = {}      # ip -> (tokens, at)
         self._log: dict[tuple[str, str], list[float]] = {}      # -> [window start, count]
 
@@ -86,7 +90,7 @@ class Admission:
             return Refusal("source-calls", 486, f"{len(mine)} calls from this address already"), None
         if len(pending) < lim.max_pending and len(calls) < lim.max_calls:
             return None, None
-        stale = [c for c in pending if now - c.pending_since >= self.evict_after]
+        stale = [c for c in pending if now - c.pending_since >= lim.evict_after_s]
         if stale:
             return None, min(stale, key=lambda c: c.pending_since)
         if len(pending) >= lim.max_pending:

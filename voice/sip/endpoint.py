@@ -75,7 +75,7 @@ class Endpoint(InviteServer):
         self.on_call, self.user, self.tcp, self.ring_s = on_call, user, tcp, ring_s
         self.user_agent = user_agent
         self.timers, self.limits = timers or Timers(), limits or Limits()
-        self.admission = Admission(self.limits, self.timers.t1)
+        self.admission = Admission(self.limits)
         self.calls: dict[str, Call] = {}
         self.clock = FrameClock()
         self.stats = {"malformed": 0, "answered": 0, "ended": 0, "rejected": 0, "no_ack": 0,

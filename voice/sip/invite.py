@@ -91,7 +91,7 @@ class InviteServer:
             if i:
                 self._send(ok, call.source)
             try:
-                await asyncio.wait_for(asyncio.shield(call.confirmed.wait()), gap)
+                await asyncio.wait_for(call.confirmed.wait(), gap)
             except TimeoutError:
                 pass
             if call.state is not CallState.ANSWERED:
