@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 
 from . import sdp
@@ -44,6 +45,9 @@ __all__ = ["Endpoint"]
 
 log = logging.getLogger(__name__)
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+# A burst of INVITEs should wait in the kernel rather than push out the next real caller's:
+# 1 MiB asked (Linux caps it at net.core.rmem_max, 208 KB by default, and doubles it).
+SIP_RCVBUF = 1 << 20
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -94,6 +98,11 @@ class Endpoint(InviteServer):
         self._udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self),
                                                            local_addr=(self.host, self.port))
         self.port = self._udp.get_extra_info("sockname")[1]
+        try:
+            self._udp.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                                          SIP_RCVBUF)
+        except OSError as e:
+            log.debug("SIP receive buffer left as it is: %s", e)
         if self.tcp:
             try:
                 self._server = await asyncio.start_server(self._tcp_client, self.host, self.port)
