@@ -67,6 +67,7 @@ class Victim:
 
     def __init__(self, sip: Counter, rtp: Counter):
         self.sip, self.rtp, self.sent = sip, rtp, 0
+        self.invites: list[bytes] = []
 
     @classmethod
     async def at(cls, ip: str) -> Victim:
@@ -75,8 +76,12 @@ class Victim:
     def spoof(self, line_port: int, n: int = 1, **kw) -> None:
         for _ in range(n):
             data = invite(line_port, self.sip.addr, self.rtp.addr, **kw)
-            self.sip.transport.sendto(data, ("127.0.0.1", line_port))
-            self.sent += len(data)
+            self.send(data, line_port)
+            self.invites.append(data)
+
+    def send(self, data: bytes, line_port: int) -> None:
+        self.sip.transport.sendto(data, ("127.0.0.1", line_port))
+        self.sent += len(data)
 
     def close(self) -> None:
         self.sip.transport.close()

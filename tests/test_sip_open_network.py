@@ -141,7 +141,12 @@ def test_per_source_caps_and_rate(caplog):
         v.spoof(ep.port, 5)
         await asyncio.sleep(0.2)
         assert sorted(finals(v).values(), key=str) == [(200, None)] * 3 + [(503, "1")] * 2
-        await asyncio.sleep(0.4)                          # 0.6 s: one token back
+        refused = [parse(d) for d in v.invites if finals(v)[parse(d).call_id][0] == 503]
+        v.send(v.invites[-1], ep.port)                    # a refused INVITE retransmitted:
+        await asyncio.sleep(0.1)                          # the same 503, no token taken
+        again = [m for _, m in v.sip.messages() if m.call_id == refused[-1].call_id]
+        assert [m.status for m in again] == [503, 503] and ep.stats["rejected"] == 2
+        await asyncio.sleep(0.3)                          # 0.6 s: one token back
         v.spoof(ep.port, 2)
         await asyncio.sleep(0.2)
         assert sorted(finals(v).values(), key=str) == [(200, None)] * 4 + [(503, "1")] * 3
