@@ -5,11 +5,13 @@ Pins: the retransmit schedule is T1, 2T1, 4T1 ... capped at T2 and sums to exact
 (500 ms / 4 s / 32 s by default: 11 sends of a 2xx); a cached final response expires after
 64*T1, a provisional one does not, and the cache never holds more than its bound (the
 oldest go first); the token bucket refills at its rate; a refusal says why and when to
-come back; eviction picks the oldest pending call only when a cap is reached.
+come back; eviction picks the oldest pending call only when a cap is reached; refusals
+are logged once per address, reason and 10 s window, then as a count.
 """
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 from voice.sip.admission import Admission, Limits
@@ -65,3 +67,17 @@ def test_admission_rate_caps_and_eviction():
     patient = Admission(Limits(max_pending=2, evict_after_s=5.0))
     refusal, evict = patient.decide("10.0.0.4", [new, old], 3.0)
     assert (refusal.status, refusal.kind, evict) == (503, "pending", None)
+
+
+def test_refusals_are_logged_once_per_window(caplog):
+    caplog.set_level(logging.WARNING, logger="voice.sip.admission")
+    adm = Admission(Limits(per_source_rate=1, per_source_burst=1))
+    for t in (0.0, 0.1, 0.2, 0.3, 11.0, 11.1):
+        refusal, _ = adm.decide("192.0.2.7", [], t)
+        if refusal is not None:
+            adm.refused("192.0.2.7", refusal, t)
+    assert [r.getMessage() for r in caplog.records] == [
+        "SIP: INVITE from 192.0.2.7 refused with 503: more than 1 new calls a second",
+        "SIP: refused 2 more INVITEs from 192.0.2.7 in the last 11 s (more than 1 new calls "
+        "a second)",
+        "SIP: INVITE from 192.0.2.7 refused with 503: more than 1 new calls a second"]

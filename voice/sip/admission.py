@@ -69,7 +69,7 @@ class Admission:
     def __init__(self, limits: Limits):
         self.limits = limits
         self._buckets: dict[str, tuple[float, float]] = {}      # ip -> (tokens, at)
-        self._log: dict[tuple[str, str], list[float]] = {}      # -> [window start, count]
+        self._log: dict[tuple[str, str], list] = {}     # -> [window start, count, reason]
 
     def decide(self, ip: str, calls: Iterable, now: float):
         """(Refusal or None, a pending call to evict or None). ``calls`` are the open
@@ -77,24 +77,26 @@ class Admission:
         lim = self.limits
         if not self._take(ip, now):
             wait = math.ceil(1 / lim.per_source_rate) if lim.per_source_rate > 0 else 60
-            return Refusal("rate", 503, f"more than {lim.per_source_rate:g} new calls a second",
-                           wait), None
+            return Refusal("rate", 503,
+                           f"more than {lim.per_source_rate:g} new calls a second", wait), None
         calls = list(calls)
         pending = [c for c in calls if c.confirmed_at is None]
         mine = [c for c in calls if c.source.addr[0] == ip]
         mine_pending = sum(1 for c in mine if c.confirmed_at is None)
         if mine_pending >= lim.per_source_pending:
-            return Refusal("source-pending", 503, f"{mine_pending} calls from this address not yet confirmed "
-                                "by an ACK", 1), None
+            return Refusal("source-pending", 503, f"{mine_pending} calls from this address "
+                           "not yet confirmed by an ACK", 1), None
         if len(mine) >= lim.per_source_calls:
-            return Refusal("source-calls", 486, f"{len(mine)} calls from this address already"), None
+            return Refusal("source-calls", 486,
+                           f"{len(mine)} calls from this address already"), None
         if len(pending) < lim.max_pending and len(calls) < lim.max_calls:
             return None, None
         stale = [c for c in pending if now - c.pending_since >= lim.evict_after_s]
         if stale:
             return None, min(stale, key=lambda c: c.pending_since)
         if len(pending) >= lim.max_pending:
-            return Refusal("pending", 503, f"{len(pending)} calls not yet confirmed by an ACK", 1), None
+            return Refusal("pending", 503,
+                           f"{len(pending)} calls not yet confirmed by an ACK", 1), None
         return Refusal("full", 486, f"the line is full ({len(calls)} calls)"), None
 
     def _take(self, ip: str, now: float) -> bool:
@@ -117,9 +119,9 @@ class Admission:
             return
         if window is not None and window[1] > 0:
             log.warning("SIP: refused %d more INVITEs from %s in the last %.0f s (%s)",
-                        window[1], ip, now - window[0], refusal.reason)
+                        window[1], ip, now - window[0], window[2])
         log.warning("SIP: INVITE from %s refused with %d: %s", ip, refusal.status,
                     refusal.reason)
-        self._log[key] = [now, 0]
+        self._log[key] = [now, 0, refusal.reason]
         if len(self._log) > MAX_TRACKED:
             self._log = {k: v for k, v in self._log.items() if now - v[0] < LOG_WINDOW_S}
