@@ -87,11 +87,14 @@ class InviteServer:
         ACK after 64*T1 the call is given up."""
         gaps = (self.timers.intervals() if call.source.transport == "UDP"
                 else [self.timers.timeout])
+        loop = asyncio.get_running_loop()
+        due = loop.time()                               # timers run from the first send
         for i, gap in enumerate(gaps):
             if i:
                 self._send(ok, call.source)
+            due += gap
             try:
-                await asyncio.wait_for(call.confirmed.wait(), gap)
+                await asyncio.wait_for(call.confirmed.wait(), max(0.0, due - loop.time()))
             except TimeoutError:
                 pass
             if call.state is not CallState.ANSWERED:

@@ -92,14 +92,18 @@ class ClientTransactions:
                   reliable: bool = False):
         """Send ``data`` (``resend``) on the schedule until a final response arrives
         (returned) or 64*T1 pass (None). Over a reliable transport it is sent once."""
-        fut = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
         self._pending[branch] = fut
         try:
             gaps = [self.timers.timeout] if reliable else list(self.timers.intervals())
+            due = loop.time()                           # timers run from the first send
             for gap in gaps:
                 resend(data)
+                due += gap
                 try:
-                    return await asyncio.wait_for(asyncio.shield(fut), gap)
+                    return await asyncio.wait_for(asyncio.shield(fut),
+                                                  max(0.0, due - loop.time()))
                 except TimeoutError:
                     pass
             return None
