@@ -46,7 +46,7 @@ class Limits:
     max_calls: int = 64
     max_pending: int = 16
     per_source_calls: int = 16
-    per_source_pending: int = 8
+    per_source_pending: int = 10
     per_source_rate: float = 2.0
     per_source_burst: int = 10
     evict_after_s: float = 0.0
