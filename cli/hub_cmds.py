@@ -440,3 +440,7 @@ def hub_notice_post(ctx, branch, title, body, posted):
 from .hub_log_cmds import register as _register_log_cmds  # noqa: E402
 
 _register_log_cmds(hub_group)
+
+from .hub_operator_cmds import register as _register_operator_cmds  # noqa: E402
+
+_register_operator_cmds(hub_group)

@@ -7,6 +7,7 @@
     storage_log.py        pushes appended, the branch log paged for pulls, media
     storage_reconcile.py  derived tables (conflicts) and report queries
     storage_roster.py     roster and staff queries
+    storage_operators.py  operator accounts and their action trail
     service.py          what each endpoint does, without HTTP
     app.py              the FastAPI app: thin handlers over service
     admin.py            operator functions behind ``lianxin hub …``
@@ -15,6 +16,7 @@
                         on a scratch terminal store, then written as branch-log events
     conflicts.py        double payments flagged, terminal roster edits as proposals
     report.py           the monthly branch report
+    operators.py        console operators: roles, passwords, lockout, scope, action trail
     server.py           uvicorn runner (``python -m sync.hub.server``)
 """
 

@@ -271,5 +271,31 @@ def load_demo(storage: HubStorage, demo_dir: Path | None = None, clock=None, *,
     for i, n in enumerate(spec.get("notices", []), 1):
         post_notice(storage, b["code"], title=n["title"], body=n["body"], posted=n["posted"],
                     notice_id=demo_notice_id(i), clock=clock)
-    return {"branch": b["code"], **loaded, "lessons": len(lessons),
-            "notices": len(spec.get("notices", []))}
+    out = {"branch": b["code"], **loaded, "lessons": len(lessons),
+           "notices": len(spec.get("notices", []))}
+    if people:
+        out["operators"] = _demo_operators(storage, b["township"], clock)
+    return out
+
+
+DEMO_OPERATOR_PASSWORD = "lianxin-demo"   # demo only (assets/demo/README.md)
+
+
+def _demo_operators(storage: HubStorage, township: str, clock) -> list[str]:
+    """The demo's console accounts: ``demo-county`` (county admin) and ``demo-town``
+    (operator of the demo branch's township), both with :data:`DEMO_OPERATOR_PASSWORD`.
+    Accounts already there are left as they are."""
+    from . import operators
+
+    actor = operators.Actor("demo", "local")
+    made = []
+    for username, name, role in (("demo-county", "县委组织部（演示）", "county_admin"),
+                                 ("demo-town", f"{township}组织委员（演示）",
+                                  "township_operator")):
+        if storage.get_operator(username) is None:
+            operators.add(storage, actor, username=username, name=name, role=role,
+                          password=DEMO_OPERATOR_PASSWORD,
+                          township=township if role == "township_operator" else None,
+                          clock=clock)
+        made.append(username)
+    return made

@@ -38,6 +38,7 @@ from core import store as core_store
 from core.errors import StoreError
 
 from .storage_log import PROPOSAL_TYPES, LogQueries
+from .storage_operators import OperatorQueries
 from .storage_reconcile import ReconcileQueries
 from .storage_roster import RosterQueries
 from .storage_schema import GENESIS, PRAGMAS, migrations, reconcile_migrations
@@ -82,7 +83,8 @@ class _Group:
         self.size = 0
 
 
-class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries):
+class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
+                 OperatorQueries):
     """The hub's database. Construct with :meth:`open`; every method is thread-safe."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path):

@@ -233,3 +233,28 @@ def m005_hub_study_without_rowid(db):
     db.execute("DROP TABLE hub_study")
     db.execute("ALTER TABLE hub_study_new RENAME TO hub_study")
     db.execute("CREATE INDEX hub_study_branch ON hub_study(branch, started_at)")
+
+
+@migrations()
+def m005_operators(db):
+    """People who run the hub (the browser console's accounts, issue 11) and the trail of
+    what they did. Roles: ``county_admin`` (every branch), ``township_operator`` (the
+    branches of ``township``), ``branch_secretary`` (``branch``, read-only). The trail is
+    append-only and hash-chained like a terminal's audit chain (core.audit.entry_hash)."""
+    db.execute("""CREATE TABLE operator (
+        username TEXT PRIMARY KEY, name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('county_admin', 'township_operator',
+                                           'branch_secretary')),
+        township TEXT, branch TEXT REFERENCES branch(code),
+        pw_hash TEXT NOT NULL, failed INTEGER NOT NULL DEFAULT 0, locked_until TEXT,
+        created_at TEXT NOT NULL, password_set_at TEXT NOT NULL, disabled_at TEXT,
+        CHECK ((role = 'township_operator') = (township IS NOT NULL)),
+        CHECK ((role = 'branch_secretary') = (branch IS NOT NULL))) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE operator_action (
+        seq INTEGER PRIMARY KEY, at TEXT NOT NULL, operator TEXT NOT NULL,
+        source TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL,
+        detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""")
+    for op in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER operator_action_no_{op.lower()} BEFORE {op} ON "
+                   f"operator_action BEGIN SELECT RAISE(ABORT, 'operator_action is "
+                   f"append-only'); END")
