@@ -7,9 +7,10 @@ STAMP  := $(VENV)/.installed
 # Chinese font for the kiosk; espeak-ng (Mandarin voice) and PortAudio for speech; Mesa EGL/GL and mtdev
 # for Kivy (it renders offscreen through Mesa when there is no display); baresip and sipp
 # are the real SIP callers the phone-line tests use; faketime runs the date-sensitive tests
-# at the calendar's edges (make test-calendar).
+# at the calendar's edges (make test-calendar); chromium is the real browser the hub
+# console's tests drive (Playwright, pointed at /usr/bin/chromium).
 APT_PACKAGES := fonts-wqy-microhei espeak-ng libportaudio2 libusb-1.0-0 libmtdev1 libegl1 libgl1 \
-                libgl1-mesa-dri libgbm1 baresip sip-tester faketime tzdata
+                libgl1-mesa-dri libgbm1 baresip sip-tester faketime tzdata chromium
 DEMO_DB ?= var/demo/terminal.db
 
 VOSK_MODEL ?= vosk-model-small-cn-0.22
@@ -25,7 +26,8 @@ CALENDAR_SKIP  := --ignore-glob='tests/test_kiosk_*' --ignore-glob='tests/test_p
                   --ignore-glob='tests/test_sip_*' --ignore=tests/test_tts.py \
                   --ignore=tests/test_asr.py --ignore=tests/test_pcm.py \
                   --ignore=tests/test_speech_text.py --ignore=tests/test_dialog.py \
-                  --ignore=tests/test_crash.py --ignore=tests/test_hub_schemathesis.py
+                  --ignore=tests/test_crash.py --ignore=tests/test_hub_schemathesis.py \
+                  --ignore=tests/test_console_browser.py
 
 .PHONY: setup apt demo test test-calendar lint bench docs models clean
 

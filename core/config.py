@@ -52,6 +52,8 @@ SETTINGS = {s.name: s for s in [
             "Hub server: the largest request line and headers, in bytes."),
     Setting("hub_enroll_per_minute", "LIANXIN_HUB_ENROLL_PER_MINUTE", "10",
             "Hub server: enrollment attempts per source address and minute (0: no limit)."),
+    Setting("hub_console_idle_minutes", "LIANXIN_HUB_CONSOLE_IDLE_MINUTES", "30",
+            "Hub console: minutes without a request after which an operator is signed out."),
 ]}
 
 

@@ -23,6 +23,14 @@ HUB_LISTEN=${HUB_LISTEN:-127.0.0.1:8440}
 [ -e "$HUB_DB" ] || $BIN/lianxin hub --db "$HUB_DB" demo > /dev/null
 # A demo hub made before the hub was encrypted at rest: encrypt it once.
 [ -e "$HUB_DB.key" ] || $BIN/lianxin hub --db "$HUB_DB" migrate-encrypt
+# A demo hub made before the console: give it the demo's operators.
+if ! $BIN/lianxin hub --db "$HUB_DB" operator list --json | grep -q '"demo-county"'; then
+  echo lianxin-demo | $BIN/lianxin hub --db "$HUB_DB" operator add demo-county \
+    --name "县委组织部（演示）" --role county_admin --password-stdin > /dev/null
+  echo lianxin-demo | $BIN/lianxin hub --db "$HUB_DB" operator add demo-town \
+    --name "青石镇组织委员（演示）" --role township_operator --township 青石镇 \
+    --password-stdin > /dev/null
+fi
 $BIN/lianxin hub --db "$HUB_DB" serve --listen "$HUB_LISTEN" > "$DIR/hub.log" 2>&1 &
 HUB_PID=$!
 # 4. The phone line alongside, on loopback (point a PBX or an FXO/GSM gateway at it for real).
@@ -39,6 +47,7 @@ if ! $BIN/lianxin --db "$DB" sync --status --json | grep -q '"hub_url": "http'; 
 fi
 $BIN/lianxin --db "$DB" sync || echo "同步没有成功，终端照常可用（日志 $DIR/hub.log）"
 echo "服务中心：http://$HUB_LISTEN（日志 $DIR/hub.log）"
+echo "服务中心网页（操作员）：http://$HUB_LISTEN/  演示账号 demo-county 或 demo-town，密码 lianxin-demo"
 echo "电话线路：sip:$PHONE_LISTEN（日志 $DIR/phone.log）"
 
 # 5. The kiosk: on the screen if there is one; otherwise pictures of every screen.
@@ -47,10 +56,13 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ -e /dev/dri/card0 -a -n "${LIA
   $BIN/lianxin --db "$DB" kiosk
 else
   $BIN/lianxin kiosk --screenshots "$DIR/screens"
+  $BIN/python scripts/gen_console_docs.py --url "http://$HUB_LISTEN" --out "$DIR/console" \
+    || echo "服务中心网页截图没有成功（需要 chromium）"
   cat <<TXT
 
 This machine has no screen, so the kiosk's screens were rendered to $DIR/screens/*.png
-(the committed set is in docs/screens/). On a machine with a display, \`make demo\` opens
+(the committed set is in docs/screens/), and the hub console's pages to $DIR/console/
+(docs/console/). The console is at http://$HUB_LISTEN/ (demo-county / lianxin-demo). On a machine with a display, \`make demo\` opens
 the kiosk full screen. Meanwhile try the terminal from the command line, for example:
   $BIN/lianxin --db $DB dues status QS004
   $BIN/lianxin --db $DB study recommend QS001

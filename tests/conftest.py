@@ -22,7 +22,7 @@ from core import branch
 from core.clock import CST, ENV_NOW, FixedClock, iso
 from core.store import Store, key_path
 
-pytest_plugins = ["kiosk_fixtures", "hub_fixtures"]   # shared fixtures: tests/*_fixtures.py
+pytest_plugins = ["kiosk_fixtures", "hub_fixtures", "console_fixtures"]   # shared fixtures: tests/*_fixtures.py
 
 PINNED_NOW = datetime(2026, 11, 15, 10, 0, tzinfo=CST)
 os.environ[ENV_NOW] = iso(PINNED_NOW)

@@ -2,8 +2,9 @@
 
 Handlers are thin: read the raw body (bounded, gunzipped), hand it to one function of
 :mod:`sync.hub.service` in a worker thread, and turn a :class:`ProtocolError` into its 4xx
-JSON. Every response, error or not, is JSON (media bytes aside) and carries the hub's
-time. Bad input of any kind is a 4xx, never a 5xx.
+JSON. Every response of the sync API, error or not, is JSON (media bytes aside) and
+carries the hub's time. The operators' console (HTML pages) is mounted beside it from
+:mod:`sync.hub.console`. Bad input of any kind is a 4xx, never a 5xx.
 
     create_app(storage, now_ms=..., max_body=..., enroll_per_minute=...)  -> FastAPI
 
@@ -32,6 +33,7 @@ from starlette.requests import ClientDisconnect
 from .. import protocol
 from ..protocol import ProtocolError
 from . import service
+from .console import mount as mount_console
 from .storage import HubStorage
 
 _DRAIN_FACTOR = 4          # read (and drop) an oversized body up to this many times the limit
@@ -135,11 +137,14 @@ def _decode(request: Request, raw: bytes, max_body: int) -> dict:
 
 
 ENROLL_PER_MINUTE = 10     # enrollment attempts per source address (burst and rate)
+CONSOLE_LOGINS_PER_MINUTE = 20   # console sign-in tries per source address
 
 
 def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
                max_body: int = protocol.MAX_BODY,
                enroll_per_minute: int = ENROLL_PER_MINUTE,
+               console_logins_per_minute: int = CONSOLE_LOGINS_PER_MINUTE,
+               console_idle_s: float = 30 * 60,
                monotonic: Callable[[], float] = time.monotonic) -> FastAPI:
     """The hub app over an open :class:`HubStorage`; ``now_ms`` is the hub's protocol clock
     (default: the wall clock, :func:`sync.protocol.wall_ms`); ``enroll_per_minute`` bounds
@@ -178,6 +183,9 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
         caller = await run_in_threadpool(service.authenticate, storage, request.headers,
                                          request.method, _signed_path(request), raw, clock())
         return raw, caller
+
+    mount_console(app, storage, now_ms=clock, idle_ms=int(console_idle_s * 1000),
+                  attempts=_Attempts(console_logins_per_minute, 60.0, monotonic))
 
     @app.get("/health")
     async def health():

@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from core.clock import default_clock, iso
 from core.errors import AuthError, InvalidInput, Locked, NotFound
 
+from ..protocol import wall_ms
 from .storage import HubStorage
 
 ROLES = {"county_admin": "县级管理员", "township_operator": "乡镇操作员",
@@ -144,6 +145,7 @@ def disable(storage: HubStorage, actor: Actor, username: str, *, clock=None) -> 
     at = iso((clock or default_clock()).now())
     with storage.transaction():
         if storage.disable_operator(username, at):
+            storage.end_sessions_of(username, wall_ms())
             record(storage, actor, "operator.disabled", f"operator:{username}", clock=clock)
     return storage.get_operator(username)
 
@@ -156,6 +158,7 @@ def set_password(storage: HubStorage, actor: Actor, username: str, password: str
     at = iso((clock or default_clock()).now())
     with storage.transaction():
         storage.set_operator_password(username, _hasher.hash(password), at)
+        storage.end_sessions_of(username, wall_ms())   # signed in elsewhere: no longer
         record(storage, actor, "operator.password_set", f"operator:{username}", clock=clock)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from core.clock import default_clock, iso, month_range, parse_month
+from core.clock import add_months, default_clock, iso, month_range, parse_month
 from core.errors import NotFound
 from core.money import fen_to_yuan
 
@@ -124,3 +124,29 @@ def _terminals(storage: HubStorage, branch: str) -> list[dict]:
     from .admin import list_terminals
 
     return list_terminals(storage, branch)
+
+
+def trend(storage: HubStorage, branch: str, last: str, months: int = 12) -> list[dict]:
+    """Dues expected and collected for each of the ``months`` months up to ``last``, and
+    the study hours started in each (the console's charts). Expected is counted over the
+    branch's members as the hub knows them now (active, accepted or proposed, owing from
+    their first dues month), at each year's monthly amount."""
+    parse_month(last)
+    first = add_months(last, -(months - 1))
+    conflicts.catch_up(storage)
+    members = [m for m in storage.report_members(branch)
+               if m["state"] != "rejected" and m["status"] == "active"]
+    due = _rate_lookup(storage.report_rates(branch))
+    collected: dict[str, int] = defaultdict(int)
+    for r in storage.report_paid(branch, last):
+        if r["month"] >= first:
+            collected[r["month"]] += r["fen"]
+    out = []
+    for mo in month_range(first, last):
+        expected = sum(d for m in members if m["dues_from"] <= mo
+                       if (d := due(m["member_no"], int(mo[:4]))) is not None)
+        study = storage.report_study(branch, mo)
+        out.append({"month": mo, "expected_fen": expected, "collected_fen": collected[mo],
+                    "study_hours": round(study["seconds"] / 3600, 1),
+                    "study_sessions": study["sessions"]})
+    return out

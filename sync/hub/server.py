@@ -29,6 +29,7 @@ class Limits:
     max_connections: int = 200     # open connections; a request beyond gets 503
     max_header_bytes: int = 16384  # request line + headers
     enroll_per_minute: int = 10    # enrollment attempts per source address
+    console_idle_minutes: float = 30.0   # the console signs an idle operator out
 
     @classmethod
     def from_settings(cls) -> Limits:
@@ -47,7 +48,8 @@ class Limits:
                    header_timeout=number("hub_header_timeout", float),
                    max_connections=number("hub_max_connections"),
                    max_header_bytes=number("hub_max_header_bytes"),
-                   enroll_per_minute=number("hub_enroll_per_minute"))
+                   enroll_per_minute=number("hub_enroll_per_minute"),
+                   console_idle_minutes=number("hub_console_idle_minutes", float))
 
 
 def _header_timeout_protocol(seconds: float):
@@ -115,7 +117,8 @@ def serve(db_path, host: str, port: int, *, certfile: str | None = None,
     limits = limits or Limits.from_settings()
     storage = open_hub(db_path)
     try:
-        app = create_app(storage, enroll_per_minute=limits.enroll_per_minute)
+        app = create_app(storage, enroll_per_minute=limits.enroll_per_minute,
+                         console_idle_s=limits.console_idle_minutes * 60)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
                     ssl_certfile=certfile, ssl_keyfile=keyfile, server_header=False,
                     timeout_graceful_shutdown=5,

@@ -65,6 +65,36 @@ class OperatorQueries:
         self._run("UPDATE operator SET failed = 0, locked_until = NULL WHERE username = ?",
                   [username])
 
+    # -- browser sessions --------------------------------------------------------------
+    def insert_session(self, *, token_sha256: str, username: str, csrf: str, source: str,
+                       now_ms: int) -> None:
+        self._run("INSERT INTO operator_session(token_sha256, username, csrf, source, "
+                  "created_ms, seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                  [token_sha256, username, csrf, source, now_ms, now_ms])
+
+    def get_session(self, token_sha256: str) -> dict | None:
+        return self._one("SELECT token_sha256, username, csrf, source, created_ms, seen_ms, "
+                         "ended_ms FROM operator_session WHERE token_sha256 = ?",
+                         [token_sha256])
+
+    def touch_session(self, token_sha256: str, now_ms: int) -> None:
+        self._run("UPDATE operator_session SET seen_ms = ? WHERE token_sha256 = ?",
+                  [now_ms, token_sha256])
+
+    def end_session(self, token_sha256: str, now_ms: int) -> None:
+        self._run("UPDATE operator_session SET ended_ms = ? WHERE token_sha256 = ? "
+                  "AND ended_ms IS NULL", [now_ms, token_sha256])
+
+    def end_sessions_of(self, username: str, now_ms: int) -> None:
+        """Sign an operator out everywhere (disabled, new password)."""
+        self._run("UPDATE operator_session SET ended_ms = ? WHERE username = ? "
+                  "AND ended_ms IS NULL", [now_ms, username])
+
+    def forget_sessions(self, before_ms: int) -> None:
+        """Sessions that ended or went idle before ``before_ms`` are dropped."""
+        self._run("DELETE FROM operator_session WHERE coalesce(ended_ms, seen_ms) < ?",
+                  [before_ms])
+
     # -- the action trail --------------------------------------------------------------
     def append_action(self, *, at: str, operator: str, source: str, action: str,
                       subject: str, detail: str) -> int:

@@ -258,3 +258,15 @@ def m005_operators(db):
         db.execute(f"CREATE TRIGGER operator_action_no_{op.lower()} BEFORE {op} ON "
                    f"operator_action BEGIN SELECT RAISE(ABORT, 'operator_action is "
                    f"append-only'); END")
+
+
+@migrations()
+def m006_operator_sessions(db):
+    """Signed-in browser sessions of operators: only the SHA-256 of the cookie's token is
+    kept (a copied database signs nobody in), with the form token (CSRF) and the times the
+    idle and absolute limits are counted from."""
+    db.execute("""CREATE TABLE operator_session (
+        token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES operator(username),
+        csrf TEXT NOT NULL, source TEXT NOT NULL, created_ms INTEGER NOT NULL,
+        seen_ms INTEGER NOT NULL, ended_ms INTEGER) WITHOUT ROWID""")
+    db.execute("CREATE INDEX operator_session_user ON operator_session(username)")

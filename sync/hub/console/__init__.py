@@ -1,0 +1,14 @@
+"""The hub's console in the browser, for township and county operators (not IT people):
+server-rendered pages on the hub's own port and TLS, no build step, every asset served by
+the hub (no CDN), charts drawn as SVG on the server.
+
+    routes.py     the pages and the sign-in (mounted on the hub app by sync.hub.app)
+    sessions.py   browser sessions: cookie token (kept hashed), idle sign-out, CSRF
+    views.py      what each page shows, from the same service functions the CLI calls
+    charts.py     SVG charts
+    templates/    Jinja2 pages (Simplified Chinese);  static/  one stylesheet, one script
+"""
+
+from .routes import mount
+
+__all__ = ["mount"]

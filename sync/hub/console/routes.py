@@ -1,0 +1,195 @@
+"""The console's pages on the hub's own app (same port and TLS as sync; the sync API stays
+under ``/v1``). Handlers are thin: the signed-in operator, one function of
+:mod:`sync.hub.console.views` in a worker thread, a template.
+
+    GET  /login, POST /login, POST /logout
+    GET  /                  overview of the branches in scope
+    GET  /branch/{code}     one branch (403 outside the operator's scope)
+    GET  /terminals         terminals; /terminals/rows is its table body, refetched every 30 s
+    GET  /log               the operators' action trail (操作记录)
+    GET  /static/{file}     the stylesheet and the one small script, served by the hub
+
+Sign-in tries are limited per source address as well as per account (sync.hub.operators).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from core.errors import AuthError, LianxinError, Locked, NotFound
+
+from .. import operators
+from ..storage import HubStorage
+from . import charts, sessions, views
+
+HERE = Path(__file__).parent
+LOGIN_COOKIE = "lianxin_login"          # double-submit token of the sign-in form
+_STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+_env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                   autoescape=select_autoescape(["html"]), trim_blocks=True,
+                   lstrip_blocks=True)
+_env.globals.update(roles=operators.ROLES, dues_bars=charts.dues_bars)
+_env.filters["yuan"] = lambda fen: f"{fen / 100:,.2f}"
+_env.filters["pct"] = lambda rate: "—" if rate is None else f"{rate}%"
+_env.filters["when"] = lambda ts: (ts or "从未")[:16].replace("T", " ")
+
+
+def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attempts,
+          idle_ms: int = sessions.IDLE_MS) -> None:
+    """Add the console's routes to the hub app. ``now_ms`` is the protocol clock (session
+    times); ``attempts`` a per-address token bucket with ``take(key) -> seconds to wait``;
+    ``idle_ms`` signs an idle operator out."""
+
+    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        html = _env.get_template(name).render(request=request, **context)
+        return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+    def source(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    async def signed_in(request: Request) -> sessions.Session:
+        return await run_in_threadpool(sessions.current, storage,
+                                       request.cookies.get(sessions.COOKIE),
+                                       source=source(request), now_ms=now_ms(),
+                                       idle_ms=idle_ms)
+
+    def refused(request: Request, e: LianxinError) -> Response:
+        if isinstance(e, sessions.SignedOut):
+            return RedirectResponse("/login?idle=1" if e.idle else "/login", status_code=303)
+        status = 403 if isinstance(e, operators.Forbidden | sessions.BadForm) else (
+            404 if isinstance(e, NotFound) else 400)
+        return page(request, "error.html", status=status, message=e.zh)
+
+    async def show(request: Request, template: str, build, **kw) -> Response:
+        """A page for the signed-in operator: ``build(operator) -> context``."""
+        try:
+            session = await signed_in(request)
+            context = await run_in_threadpool(build, session.operator)
+        except LianxinError as e:
+            return refused(request, e)
+        return page(request, template, session=session, **context, **kw)
+
+    @app.get("/login", include_in_schema=False)
+    async def login_form(request: Request, idle: int = 0):
+        try:
+            await signed_in(request)
+            return RedirectResponse("/", status_code=303)
+        except sessions.SignedOut:
+            return _login_page(request, page, sessions.IDLE_ZH if idle else None)
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request):
+        form = await _form(request)
+        if not secrets.compare_digest(str(form.get("login_token", "")),
+                                      request.cookies.get(LOGIN_COOKIE, "") or "-"):
+            return _login_page(request, page, "页面已过期，请再登录一次。", status=403)
+        wait = attempts.take(source(request))
+        if wait:
+            return _login_page(request, page, f"登录太频繁，请{wait}秒后再试。", status=429)
+        username = str(form.get("username", "")).strip()[:64]
+        try:
+            token, _ = await run_in_threadpool(
+                sessions.sign_in, storage, username, str(form.get("password", ""))[:200],
+                source=source(request), now_ms=now_ms())
+        except Locked as e:
+            return _login_page(request, page, e.zh, status=429, username=username)
+        except AuthError as e:
+            return _login_page(request, page, e.zh, status=401, username=username)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(sessions.COOKIE, token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path="/")
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout(request: Request):
+        form = await _form(request)
+        try:
+            session = await signed_in(request)
+            sessions.check_csrf(session, form.get("csrf"))
+            await run_in_threadpool(sessions.sign_out, storage, session, now_ms=now_ms())
+        except LianxinError as e:
+            return refused(request, e)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(sessions.COOKIE, path="/")
+        return response
+
+    @app.get("/", include_in_schema=False)
+    async def overview(request: Request):
+        return await show(request, "overview.html",
+                          lambda op: views.overview(storage, op), nav="overview")
+
+    @app.get("/branch/{code}", include_in_schema=False)
+    async def branch(request: Request, code: str, q: str = ""):
+        return await show(request, "branch.html",
+                          lambda op: views.branch(storage, op, code, query=q[:40]),
+                          nav="overview")
+
+    @app.get("/terminals", include_in_schema=False)
+    async def terminals(request: Request, every: int = Query(30, ge=2, le=600)):
+        return await show(request, "terminals.html",
+                          lambda op: views.terminals(storage, op), nav="terminals",
+                          every=every)
+
+    @app.get("/terminals/rows", include_in_schema=False)
+    async def terminal_rows(request: Request):
+        return await show(request, "terminal_rows.html",
+                          lambda op: views.terminals(storage, op))
+
+    @app.get("/log", include_in_schema=False)
+    async def trail(request: Request):
+        return await show(request, "log.html", lambda op: views.trail(storage, op), nav="log")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str):
+        if name not in _STATIC:
+            return Response(status_code=404)
+        return FileResponse(HERE / "static" / name, media_type=_STATIC[name],
+                            headers={"Cache-Control": "max-age=3600",
+                                     "X-Content-Type-Options": "nosniff"})
+
+
+MAX_FORM = 16 * 1024
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A url-encoded form (the only kind the console's pages send), at most 16 KB; anything
+    else reads as an empty form, which every handler refuses."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != \
+            "application/x-www-form-urlencoded":
+        return {}
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            return {}
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return dict(pairs)
+
+
+def _login_page(request: Request, page, message: str | None, status: int = 200,
+                username: str = "") -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = page(request, "login.html", status=status, message=message,
+                    login_token=token, username=username)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/login")
+    return response

@@ -1,0 +1,125 @@
+"""What the console's pages show, assembled from the hub's service functions (the same ones
+the CLI calls: report, admin, conflicts, log_admin) for one signed-in operator's scope.
+Plain dicts, no HTTP and no HTML: the pages render them, and tests read them directly.
+
+Months behind are counted one way everywhere: the months a member still owes, the current
+month included (what they would pay to be up to date).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from core.clock import default_clock, month_of
+from core.money import fen_to_yuan
+
+from .. import admin, conflicts, operators, report
+from ..storage import HubStorage
+
+QUIET_AFTER = timedelta(hours=48)   # a terminal not seen for two nights needs a look
+
+
+def _rate(collected: int, expected: int) -> int | None:
+    """Per cent, rounded down (100 only when nothing is missing); None when nothing is due."""
+    return None if expected <= 0 else min(100, collected * 100 // expected)
+
+
+def _quiet(last_seen: str | None, now: datetime) -> bool:
+    return last_seen is None or now - datetime.fromisoformat(last_seen) > QUIET_AFTER
+
+
+def this_month(clock=None) -> str:
+    return month_of((clock or default_clock()).now())
+
+
+def overview(storage: HubStorage, operator: dict, *, clock=None) -> dict:
+    """Every branch in the operator's scope with what needs attention, and the 12-month
+    trend of all of them together."""
+    now = (clock or default_clock()).now()
+    month = this_month(clock)
+    rows, totals = [], {}
+    for code in operators.branches_in_scope(storage, operator):
+        rep = report.build(storage, code, month, clock=clock)
+        trend = report.trend(storage, code, month)
+        year = [t for t in trend if t["month"][:4] == month[:4]]
+        terminals = [t for t in admin.list_terminals(storage, code) if not t["revoked"]]
+        behind = [len(m["months_owed"]) for m in rep["members_behind"]]
+        waiting = {
+            "proposals": rep["members"]["proposals_pending"],
+            "double_payments": len(rep["double_payments"]),
+            "payment_checks": len(rep["payment_checks"]),
+            "refused_terminals": sum(1 for t in terminals if t["chain"] != "ok"),
+            "quarantined": len(admin.list_events(storage, code, quarantined=True,
+                                                 skipped=False, limit=1000)),
+        }
+        rows.append({
+            **rep["branch"],
+            "month_rate": _rate(rep["dues"]["collected_fen"], rep["dues"]["expected_fen"]),
+            "year_rate": _rate(sum(t["collected_fen"] for t in year),
+                               sum(t["expected_fen"] for t in year)),
+            "behind_3": sum(1 for n in behind if n >= 3),
+            "behind_6": sum(1 for n in behind if n >= 6),
+            "study_hours": rep["study"]["hours"],
+            "terminals": len(terminals),
+            "quiet_terminals": sum(1 for t in terminals if _quiet(t["last_seen"], now)),
+            "clock_wrong": sum(1 for t in terminals if t["clock"] != "ok"),
+            "waiting": waiting, "waiting_total": sum(waiting.values()),
+        })
+        for t in trend:
+            acc = totals.setdefault(t["month"], {"month": t["month"], "expected_fen": 0,
+                                                 "collected_fen": 0, "study_hours": 0.0})
+            acc["expected_fen"] += t["expected_fen"]
+            acc["collected_fen"] += t["collected_fen"]
+            acc["study_hours"] = round(acc["study_hours"] + t["study_hours"], 1)
+    return {"month": month, "branches": rows, "trend": [totals[k] for k in sorted(totals)]}
+
+
+def branch(storage: HubStorage, operator: dict, code: str, *, query: str = "",
+           clock=None) -> dict:
+    """One branch: dues and study by month, members behind, the member list (searched by
+    name, number or pinyin initials)."""
+    operators.require_branch(storage, operator, code)
+    month = this_month(clock)
+    rep = report.build(storage, code, month, clock=clock)
+    trend = report.trend(storage, code, month)
+    behind = sorted(({"member_no": m["member_no"], "name": m["name"],
+                      "months": len(m["months_owed"]),
+                      "amount_yuan": fen_to_yuan(m["amount_owed_fen"])}
+                     for m in rep["members_behind"]), key=lambda m: (-m["months"],
+                                                                     m["member_no"]))
+    return {"branch": rep["branch"], "month": month, "dues": rep["dues"],
+            "study": rep["study"], "trend": trend, "behind": behind,
+            "members": _members(storage, code, query), "query": query,
+            "double_payments": rep["double_payments"],
+            "proposals": conflicts.proposals(storage, code)}
+
+
+def _members(storage: HubStorage, code: str, query: str) -> list[dict]:
+    from pypinyin import Style, lazy_pinyin
+
+    rows = storage.report_members(code)
+    q = query.strip().lower()
+    if not q:
+        return rows
+    out = []
+    for m in rows:
+        initials = "".join(p[0] for p in lazy_pinyin(m["name"], style=Style.FIRST_LETTER) if p)
+        if q in m["name"] or q in m["member_no"].lower() or initials.lower().startswith(q):
+            out.append(m)
+    return out
+
+
+def terminals(storage: HubStorage, operator: dict, *, clock=None) -> dict:
+    """The terminals of every branch in scope: last seen, waiting events, chain, clock."""
+    now = (clock or default_clock()).now()
+    rows = []
+    for code in operators.branches_in_scope(storage, operator):
+        for t in admin.list_terminals(storage, code):
+            rows.append({**t, "quiet": not t["revoked"] and _quiet(t["last_seen"], now)})
+    return {"terminals": rows}
+
+
+def trail(storage: HubStorage, operator: dict, *, limit: int = 200) -> dict:
+    """The operators' action trail: a county admin sees everyone's, others their own."""
+    who = None if operator["role"] == "county_admin" else operator["username"]
+    return operators.trail(storage, limit=limit, operator=who)
