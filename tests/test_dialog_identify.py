@@ -145,6 +145,11 @@ def test_unknown_number_and_wrong_pin_get_the_same_answer_and_count_the_same(dem
     assert failed_pins(demo_store, "QS005") == failed_pins(demo_store, "QS006") == 0
 
 
+def test_the_burn_hash_costs_what_a_pin_hash_costs():
+    params = pins._BURN_HASH.split("$")[3]
+    assert params == pins.hash_pin("1234").split("$")[3] == "m=47104,t=1,p=1"
+
+
 def test_third_wrong_try_in_a_call_says_goodbye_and_the_kiosk_still_works(demo_store):
     line = HeardLine(demo_store)
     line.start()

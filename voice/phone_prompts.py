@@ -20,7 +20,7 @@ __all__ = ["PHONE_CATALOGUE", "PHONE_PROMPTS"]
 PHONE_PROMPTS: dict[str, str] = {
     # Identification: short (a patient caller hears the dues amount within 20 s of answer),
     # and nothing personal before the PIN.
-    "phone.hello": "连心热线，请输入党员编号，按井号结束。",
+    "phone.hello": "连心热线，请输入编号，按井号结束。",
     "phone.ask_number": "请输入党员编号，按井号结束。",
     "phone.hello_pin": "连心热线，请输入密码。不是本人请按星号。",
     "phone.pin_or_not_me": "请输入密码，不是本人请按星号。",
