@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from . import audit, calls, pins
 from .clock import iso
-from .errors import AuthError, NotFound
+from .errors import AuthError, Locked, NotFound
 
 __all__ = ["PER_CALLER", "PER_LINE", "PER_NUMBER", "WINDOW", "number_key", "spent", "try_pin"]
 
@@ -31,6 +31,7 @@ PER_NUMBER = 5       # wrong tries for one member number, 24 h
 PER_CALLER = 6       # wrong tries from one caller number (two calls' worth), 24 h
 PER_LINE = 30        # wrong tries on the whole line, 24 h
 WINDOW = timedelta(hours=24)
+KEEP = timedelta(days=7)   # tries older than this are deleted
 
 
 def number_key(typed: str) -> str:
@@ -76,10 +77,13 @@ def try_pin(store, *, call_id: str, caller: str, pin: str, digits: str | None = 
         return "spent", None
     if member_no is None:
         member_no = calls.member_for_keypad(store, digits or "")
+    now = store.now()
     with store.transaction():
+        # what no budget looks at any more goes (the audit keeps every try)
+        store.db.execute("DELETE FROM phone_pin_try WHERE at < ?", [iso(now - KEEP)])
         try_id = store.db.execute(
             "INSERT INTO phone_pin_try(at, call_id, caller, number_key) VALUES (?, ?, ?, ?)",
-            [iso(store.now()), call_id, caller, key]).lastrowid
+            [iso(now), call_id, caller, key]).lastrowid
         if member_no is None:
             audit.append(store, actor=actor, action="pin.wrong", subject=f"number:{key}",
                          detail={"unknown_number": True})
@@ -88,9 +92,10 @@ def try_pin(store, *, call_id: str, caller: str, pin: str, digits: str | None = 
         return "wrong", None
     try:
         pins.verify(store, "member", member_no, pin, actor=actor, lockout=False)
-    except AuthError as e:
-        if e.tries_left == 0:   # Locked at the kiosk: no check was made; spend the time
-            pins.burn(pin)
+    except Locked:              # at the kiosk: no check was made; spend its time
+        pins.burn(pin)
+        return "wrong", None
+    except AuthError:
         return "wrong", None
     except NotFound:
         pins.burn(pin)

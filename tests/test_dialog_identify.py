@@ -180,6 +180,9 @@ def test_budget_per_number_refuses_even_the_right_pin_known_or_not(demo_store, c
     pins.verify(demo_store, "member", "QS005", "1234")   # the kiosk is not affected
     clock.advance(hours=24, seconds=1)
     assert phone_try(demo_store, "5", "1234", caller="x") == ("ok", "QS005")
+    clock.advance(days=7, seconds=1)                 # old tries are not kept for ever
+    phone_try(demo_store, "5", "1234", caller="x")
+    assert tries(demo_store) == 1
 
 
 def test_budget_per_caller_and_for_the_line(demo_store, monkeypatch):
