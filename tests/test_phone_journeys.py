@@ -70,6 +70,7 @@ def test_patient_caller_hears_name_then_dues_within_20_s(tmp_path, demo_store, p
     assert not any(e["cut"] for e in says(j.record)[:4])    # patient: heard every word
     assert "共" in dues["text"] and dues["t_ms"] >= hello["end_ms"] - 40
     assert j.dues_s <= DUES_WITHIN_S, j.dues_s
+    assert j.said("phone.pay_at_kiosk")["cut"]             # the caller hung up in it
     assert j.record["member_no"] == "QS004"
 
 

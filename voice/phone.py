@@ -171,6 +171,8 @@ class _CallRun:
     def finished(self, seq) -> None:
         """The call sent the last frame of play ``seq``: it was heard whole."""
         now = self.now()
+        if seq not in [p[0] for p in self.plays]:
+            return  # a play already cut (its last frame went out as it was stopped)
         while self.plays:
             head, start = self.plays.popleft()
             if head == seq:
