@@ -103,7 +103,6 @@ MIN_CONFIDENCE = 0.6
 
 ASKING = frozenset({State.CONFIRM_PIN, State.ASK_NUMBER, State.ASK_PIN, State.MENU,
                     State.LESSON_CHOOSE, State.LESSON_PAUSED, State.OFFER_STAFF})
-_READING = frozenset({State.LESSON, State.LESSON_PAUSED})
 _DIGIT_WORDS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2",
                 "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 GRAMMARS: dict[State, dict[str, str]] = {
