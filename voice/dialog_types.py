@@ -11,6 +11,10 @@ plays in order; when its queue runs empty it sends ``PlayDone(seq=<last seq it p
 ``StopPlaying`` drops the current play and the queue at once, and no ``PlayDone`` is owed
 for what it dropped (a late one is harmless: the dialog ignores a ``seq`` it no longer waits
 for).
+
+What was heard. For every play that began, the line also sends ``Played(seq, start, end,
+cut)`` (before that play's PlayDone, and before HungUp for one the hang-up cut); the dialog
+keeps them in the call's timeline.
 """
 
 from __future__ import annotations
