@@ -47,6 +47,7 @@ import requests
 from core import branch, demo, dues, members, study
 from core.audit import GENESIS, digest, entry_hash
 from core.clock import CST, FixedClock, iso
+from core.ids import uuid_v7
 from core.store import Store
 from sync import client as sc
 from sync import protocol
@@ -128,12 +129,12 @@ class FakeTerminal:
             self.at += timedelta(seconds=37)
             at, member = iso(self.at), f"M{self.rng.randrange(1, 41):03d}"
             payload = protocol.canonical_json({
-                "session_id": str(uuid.UUID(int=self.rng.getrandbits(128))),
+                "session_id": self.new_id(),
                 "member_no": member, "lesson_id": f"L{self.rng.randrange(1, 20):02d}",
                 "started_at": at, "seconds": self.rng.randrange(60, 1800), "completed": True,
                 "answers": [1, 0, 2], "correct": 3, "questions": 3, "channel": "kiosk",
                 "terminal_id": self.terminal_id})
-            event_id = str(uuid.UUID(int=self.rng.getrandbits(128)))
+            event_id = self.new_id()
             detail = protocol.canonical_json({"event_id": event_id, "sha256": digest(payload)})
             h = entry_hash(self.head, self.seq, at, f"member:{member}", "study.session",
                            f"member:{member}", detail)
@@ -144,6 +145,12 @@ class FakeTerminal:
                             "detail": detail, "prev_hash": self.head, "hash": h})
             self.head = h
         return events, entries
+
+    def new_id(self) -> str:
+        """A record id as a terminal makes them (core.ids: version 7, time-ordered), at
+        this terminal's current time, from its seeded generator."""
+        ms = int(self.at.timestamp() * 1000)
+        return str(uuid_v7(ms, self.rng.getrandbits(12), self.rng.getrandbits(62)))
 
     def client(self, url: str, session=None) -> sc.HubClient:
         return sc.HubClient(url, terminal_id=self.terminal_id, key=self.key, session=session)

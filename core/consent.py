@@ -8,11 +8,10 @@ the member's phone numbers from the terminal. The latest answer is computed once
 
 from __future__ import annotations
 
-import uuid
-
 from .clock import iso
 from .errors import InvalidInput, NotFound
 from .events import NotHereYet
+from .ids import new_id
 
 SCOPES = {
     "terminal_records": "在本机保存我的党费和学习记录，并同步到镇里的服务站",
@@ -39,7 +38,7 @@ def _write(store, member_no: str, scope: str, granted: bool, method: str,
         raise InvalidInput("only consent given through staff has a witness")
     if not store.one("SELECT 1 FROM member WHERE member_no = ?", [member_no]):
         raise NotFound(f"no member {member_no}", "没有找到这位党员。")
-    row = {"consent_id": str(uuid.uuid4()), "member_no": member_no, "scope": scope,
+    row = {"consent_id": new_id(), "member_no": member_no, "scope": scope,
            "granted": granted, "method": method, "witness": witness, "at": iso(store.now())}
     with store.transaction():
         removed = apply_answer(store, row, row["at"])

@@ -15,7 +15,6 @@ from the branch policy and need a staff override with a reason to exceed.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,6 +23,7 @@ from . import branch as branch_mod
 from .clock import CST, add_months, iso, month_of, month_range, month_zh, months_between
 from .errors import ClockSuspect, InvalidInput, LimitExceeded, NotFound, PolicyError
 from .events import NotHereYet
+from .ids import new_id
 from .money import fen_to_yuan, fen_zh
 
 METHODS = {"cash": "现金当面交纳", "relative": "委托亲属或其他党员代交", "other": "其他方式"}
@@ -348,7 +348,7 @@ def _insert_entry(store, *, member: dict, kind: str, amount_fen: int, months: li
                   method: str, paid_by: str | None, confirmation, override_reason: str | None,
                   large: bool, corrects: str | None, note: str | None,
                   clock_confirmed: bool = False) -> Receipt:
-    entry_id = str(uuid.uuid4())
+    entry_id = new_id()
     at = iso(store.now())
     receipt_no = _next_receipt_no(store)
     mark = _when(store.meta(CLOCK_MARK))

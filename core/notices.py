@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 
 from .errors import InvalidInput
+from .ids import new_id
 
 
 def _check_posted(posted: str) -> str:
@@ -25,7 +25,7 @@ def post(store, *, title: str, body: str, posted: str, actor: str,
     if not (title or "").strip() or not (body or "").strip():
         raise InvalidInput("a notice needs a title and a body", "通知要有标题和内容。")
     posted = _check_posted(posted)
-    notice_id = notice_id or str(uuid.uuid4())
+    notice_id = notice_id or new_id()
     payload = {"notice_id": notice_id, "title": title.strip(), "body": body.strip(),
                "posted": posted}
     with store.transaction():

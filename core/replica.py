@@ -108,7 +108,7 @@ def _apply_one(store, ev: dict, ctx: dict) -> tuple[str, str | None]:
         return "waiting", str(e)
     except events.Unusable as e:
         return "skipped", str(e)
-    except (KeyError, TypeError, ValueError, LianxinError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError, LianxinError) as e:
         if isinstance(e, ForeignBranch):
             raise
         return "skipped", f"unusable payload: {type(e).__name__}: {e}"

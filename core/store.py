@@ -30,6 +30,7 @@ import sqlite_utils
 from . import audit, events
 from .clock import default_clock, iso
 from .errors import KeyMissing, NoStore, StoreError, WrongKey
+from .ids import new_id
 from .schema import migrations
 
 PRAGMAS = (
@@ -295,7 +296,7 @@ class Store:
         if not self.db.conn.in_transaction:
             raise RuntimeError("Store.record must be called inside Store.transaction()")
         events.check_local(self, event_type)
-        event_id = str(uuid.uuid4())
+        event_id = new_id()
         at = iso(self.now())
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         self.db.execute(

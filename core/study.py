@@ -12,13 +12,13 @@ Each item carries its reason in plain Chinese; there are no scores.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from .clock import CST, iso
 from .errors import InvalidInput, NotFound
 from .events import NotHereYet, Unusable
+from .ids import new_id
 
 CHANNELS = ("kiosk", "phone")
 PASS_RATIO = 0.6
@@ -126,6 +126,15 @@ def grade(lesson_row: dict, answers: list[int | None]) -> tuple[int, int, bool]:
     return correct, len(quiz), bool(quiz) and correct >= PASS_RATIO * len(quiz)
 
 
+MAX_SITTING_SECONDS = 24 * 3600   # one sitting's study time, at most
+
+
+def sitting_seconds_ok(seconds) -> bool:
+    """A sitting's ``seconds``: a whole number from 0 to a day (the terminal's rule for
+    its own sittings, for pulled ones, and the hub's for what it counts)."""
+    return (type(seconds) is int and 0 <= seconds <= MAX_SITTING_SECONDS)
+
+
 def record_session(store, *, member_no: str, lesson_id: str, seconds: int, completed: bool,
                    answers: list[int | None] = (), channel: str = "kiosk",
                    started_at: str | None = None, session_id: str | None = None) -> dict:
@@ -140,8 +149,8 @@ def record_session(store, *, member_no: str, lesson_id: str, seconds: int, compl
     """
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {CHANNELS}")
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 24 * 3600:
-        raise InvalidInput("seconds must be a whole number 0-86400")
+    if not sitting_seconds_ok(seconds):
+        raise InvalidInput(f"seconds must be a whole number 0-{MAX_SITTING_SECONDS}")
     if not store.one("SELECT 1 FROM member WHERE member_no = ?", [member_no]):
         raise NotFound(f"no member {member_no}", "没有找到这位党员。")
     row = lesson(store, lesson_id)
@@ -170,7 +179,7 @@ def record_session(store, *, member_no: str, lesson_id: str, seconds: int, compl
     else:
         started = iso(store.now())
     session = {
-        "session_id": session_id or str(uuid.uuid4()), "member_no": member_no,
+        "session_id": session_id or new_id(), "member_no": member_no,
         "lesson_id": lesson_id, "started_at": started, "seconds": seconds,
         "completed": bool(completed), "answers": answers, "correct": correct,
         "questions": questions, "channel": channel, "terminal_id": store.terminal_id,
@@ -186,6 +195,9 @@ def apply_session(store, p: dict, at: str) -> None:
     """``study.session``, a sitting here or pulled from another terminal: the one writer of
     ``study_session``. Upserted by session id (each event carries the whole sitting so
     far); a finished sitting stays finished."""
+    if not sitting_seconds_ok(p["seconds"]):
+        raise Unusable(f"seconds {str(p['seconds'])[:40]} is not a whole number "
+                       f"0-{MAX_SITTING_SECONDS}")
     if not store.one("SELECT 1 FROM member WHERE member_no = ?", [p["member_no"]]):
         raise NotHereYet(f"member {p['member_no']} not here yet")
     if not store.one("SELECT 1 FROM lesson WHERE lesson_id = ?", [p["lesson_id"]]):
@@ -197,7 +209,7 @@ def apply_session(store, p: dict, at: str) -> None:
         "seconds = excluded.seconds, completed = max(completed, excluded.completed), "
         "answers = excluded.answers, correct = excluded.correct, "
         "questions = excluded.questions, channel = excluded.channel",
-        [p["session_id"], p["member_no"], p["lesson_id"], p["started_at"], int(p["seconds"]),
+        [p["session_id"], p["member_no"], p["lesson_id"], p["started_at"], p["seconds"],
          int(bool(p["completed"])), json.dumps(p.get("answers") or []), int(p.get("correct", 0)),
          int(p.get("questions", 0)), p["channel"], p["terminal_id"]])
 

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import orjson
+
 from core import events as catalogue
 from core.audit import GENESIS, digest, entry_hash, event_of_entry
 
@@ -41,9 +43,22 @@ _MAX_TEXT = 1024 * 1024           # one field of one event or entry
 
 # -- message bodies --------------------------------------------------------------------
 
+def _loads(text: bytes | str):
+    """JSON text to Python: orjson (about four times faster than ``json`` on a push body
+    and its payloads), and the standard parser for what orjson refuses (NaN, lone
+    surrogates, errors), so what ``json.loads`` reads is read, and its error is the one
+    given. One difference: orjson reads an integer beyond 64 bits as a float. Nothing the
+    hub accepts is that large (seqs, cursors and fen are whole numbers below 2**62), and a
+    float passes no whole-number check."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+
+
 def parse_json_object(body: bytes) -> dict:
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = _loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError) as e:  # nesting bombs too
         raise ProtocolError("bad_json", str(e)[:200]) from e
     if not isinstance(data, dict):
@@ -73,7 +88,6 @@ def _seq(item: dict, where: str) -> int:
 EVENT_FIELDS = ("seq", "event_id", "type", "payload", "at")
 AUDIT_FIELDS = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
 
-_decode_json = json.JSONDecoder().decode   # json.loads for str, without its per-call checks
 # The detail an event's entry has as a terminal writes it (canonical JSON): where it matches,
 # it names what core.audit.event_of_entry would find, without a JSON parser.
 _EVENT_DETAIL = re.compile(r'\{"event_id":"([^"\\\x00-\x1f]*)","sha256":"([0-9a-f]{64})"\}')
@@ -126,7 +140,7 @@ def parse_push(data: dict) -> Batch:
         ev = ({"seq": seq, "event_id": event_id, "type": type_, "payload": payload, "at": at}
               if fast else _slow_event(e, f"event {i}"))
         try:
-            payloads.append(_decode_json(ev["payload"]))
+            payloads.append(_loads(ev["payload"]))
         except (ValueError, RecursionError) as err:
             raise ProtocolError("bad_batch", f"event {i}: payload is not JSON text") from err
         out_events.append(ev)

@@ -384,3 +384,21 @@ def test_an_event_whose_time_is_no_time_is_refused(hub, liar, honest):
         liar.db.execute("DROP TRIGGER IF EXISTS journal_no_update")
         liar.db.execute("UPDATE journal SET at = 'tomorrow' WHERE event_id = ?", [event_id])
     _assert_refused(hub, liar, honest, before, "bad_time", 422)
+
+
+@pytest.mark.parametrize("seconds", [10**30, 2**64 + 1, -5, 86_401, 1.5, True])
+def test_a_study_session_with_impossible_seconds_is_kept_but_not_counted(hub, liar, honest,
+                                                                         seconds):
+    """No 500 (an integer SQLite cannot hold), no wedged terminal: the event stays in the
+    branch log as sent; the hub's study figures leave it out."""
+    study = hub.storage.report_study(DEMO, MONTH)
+    event_id = _write(liar, "study.session", {
+        "session_id": f"huge-{seconds}", "member_no": "QS001", "lesson_id": "02-party-dues",
+        "started_at": f"{MONTH}-30T09:00:00+08:00", "seconds": seconds, "completed": True,
+        "channel": "kiosk", "terminal_id": liar.terminal_id})
+    assert sc.sync_once(liar)["pushed"] >= 1
+    assert hub.storage.log_event(event_id) is not None
+    assert hub.storage.report_study(DEMO, MONTH) == study
+    sc.sync_once(honest)   # its pull skips the event (reported at its next push)
+    seen = honest.one("SELECT state, reason FROM replica_event WHERE event_id = ?", [event_id])
+    assert seen["state"] == "skipped" and "seconds" in seen["reason"], seen

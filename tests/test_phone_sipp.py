@@ -108,7 +108,8 @@ def test_ten_concurrent_calls_ended_by_the_caller(tmp_path):
                                      "-d", "1500"], tmp_path,
                                     lambda: Beep(5000, hang_up=False))
     assert rc == 0, err
-    assert ep.stats == {"malformed": 0, "answered": 10, "ended": 10, "rejected": 0}
+    assert ep.stats == {"malformed": 0, "answered": 10, "ended": 10, "rejected": 0, "no_ack": 0,
+                        "evicted": 0}
     assert not ep.calls
 
 

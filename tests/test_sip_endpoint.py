@@ -135,8 +135,8 @@ def test_call_from_invite_to_bye():
         assert (await sip.next(want=lambda m: m.status == 200)).cseq == (1, "INVITE")
         ack = req("ACK", ep.port, to_tag=tag, via_port=sip.port)
         sip.send(ack, ep.port)
-        call = h.calls[0]
         await asyncio.sleep(0.05)
+        call = h.calls[0]
         assert call.state == "active" and call.caller == "13800000001"
 
         # RTP arrives as 20 ms PCMU frames with consecutive seq and timestamps

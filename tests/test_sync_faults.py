@@ -240,10 +240,18 @@ def test_cut_inside_a_pull_page_applies_nothing_of_it_and_resumes(hub, busy, tmp
     _enroll(hub, busy)
     sc.push(busy, sc.open_client(busy))
     # A new, empty terminal of the same branch: its first sync brings the whole branch.
-    fresh = Store.create(tmp_path / "fresh" / "terminal.db",
-                         clock=FixedClock(datetime(2026, 11, 30, 9, 0, tzinfo=CST)))
+    fresh, probe = (Store.create(tmp_path / name / "terminal.db",
+                                 clock=FixedClock(datetime(2026, 11, 30, 9, 0, tzinfo=CST)))
+                    for name in ("fresh", "probe"))
     try:
-        with _relay(hub, cut_after=120_000, cut_direction="down") as link:
+        # Where to cut: halfway through what a whole first pull carries, measured on a
+        # probe terminal (the size moves with the demo data and with compression).
+        with _relay(hub) as link:
+            _enroll(hub, probe, via=link.url)
+            start = link.totals()["bytes_down"]
+            sc.pull(probe, sc.open_client(probe), limit=400)
+            whole = link.totals()["bytes_down"] - start
+        with _relay(hub, cut_after=whole // 2, cut_direction="down") as link:
             _enroll(hub, fresh, via=link.url)
             client = sc.open_client(fresh)
             with pytest.raises(sc.SyncError) as e:
@@ -263,6 +271,7 @@ def test_cut_inside_a_pull_page_applies_nothing_of_it_and_resumes(hub, busy, tmp
         assert sorted(ids) == sorted(served)
     finally:
         fresh.close()
+        probe.close()
 
 
 def test_cut_inside_a_media_download_resumes_where_it_stopped(hub, demo_store, tmp_path):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from core.clock import CST, default_clock, iso
 from core.errors import InvalidInput, NotFound
+from core.ids import new_id
 
 from .. import protocol
 from ..protocol import canonical_json
@@ -35,7 +36,7 @@ def _clock(clock):
 
 
 def _event(storage: HubStorage, branch: str, type_: str, payload: dict, at: str) -> str:
-    event_id = str(uuid.uuid4())
+    event_id = new_id()
     storage.append_log(branch=branch, origin="hub", event_id=event_id, type=type_,
                        payload=canonical_json(payload), at=at)
     return event_id
@@ -235,7 +236,7 @@ def post_notice(storage: HubStorage, branch: str, *, title: str, body: str, post
                 notice_id: str | None = None, clock=None) -> dict:
     if not (title or "").strip() or not (body or "").strip():
         raise InvalidInput("a notice needs a title and a body", "通知要有标题和内容。")
-    payload = {"notice_id": notice_id or str(uuid.uuid4()), "title": title.strip(),
+    payload = {"notice_id": notice_id or new_id(), "title": title.strip(),
                "body": body.strip(), "posted": posted}
     with storage.transaction():
         _branch(storage, branch)

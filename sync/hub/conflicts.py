@@ -26,12 +26,13 @@ The derived tables can be rebuilt from the branch log: they are a view, not a re
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 
 from core.clock import default_clock, iso
 from core.dues import LARGE_DUES_FEN
 from core.errors import InvalidInput, NotFound
+from core.ids import new_id
+from core.study import sitting_seconds_ok
 
 from ..protocol import canonical_json
 from .storage import PROPOSAL_TYPES, HubStorage
@@ -130,7 +131,10 @@ def _study_row(branch: str, p: dict) -> tuple | None:
     session, member, lesson, started, terminal = (p["session_id"], p["member_no"],
                                                   p["lesson_id"], p["started_at"],
                                                   p["terminal_id"])
-    row = (session, branch, member, lesson, started, int(p["seconds"]),
+    seconds = p["seconds"]
+    if not sitting_seconds_ok(seconds):   # as a terminal's own rule: not counted
+        return None
+    row = (session, branch, member, lesson, started, seconds,
            int(bool(p["completed"])), terminal)
     if (type(session) is str and type(member) is str and type(lesson) is str
             and type(started) is str and type(terminal) is str):
@@ -432,10 +436,10 @@ def accept(storage: HubStorage, event_id: str, *, by: str, note: str | None = No
         prop = _pending(storage, event_id)
         payload = {**json.loads(prop["payload"]), "proposal_of": event_id,
                    "proposed_by": prop["origin"]}
-        new_id = str(uuid.uuid4())
-        storage.append_log(branch=prop["branch"], origin="hub", event_id=new_id,
+        new_event_id = new_id()
+        storage.append_log(branch=prop["branch"], origin="hub", event_id=new_event_id,
                            type=prop["type"], payload=canonical_json(payload), at=prop["at"])
-        storage.decide_proposal(event_id, "accepted", at, by, note, new_id)
+        storage.decide_proposal(event_id, "accepted", at, by, note, new_event_id)
         catch_up(storage, at=at)
     return storage.get_proposal(event_id)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from core import branch as core_branch
 from core import members, outbox, pins, roster_import
 from core.clock import CST, FixedClock, add_months, default_clock, iso, month_of
 from core.errors import InvalidInput, NotFound
+from core.ids import new_id
 from core.money import yuan_to_fen
 from core.store import Store
 
@@ -71,7 +71,7 @@ def append_events(storage: HubStorage, branch: str, events: list[dict]) -> list[
     kept for display; terminals apply them in the log's order). Call inside a transaction."""
     ids = []
     for ev in events:
-        event_id = str(uuid.uuid4())
+        event_id = new_id()
         storage.append_log(branch=branch, origin="hub", event_id=event_id, type=ev["type"],
                            payload=canonical_json(json.loads(ev["payload"])), at=ev["at"])
         ids.append(event_id)

@@ -218,3 +218,18 @@ def m004_payment_check(db):
         resolved_at TEXT, resolved_by TEXT, note TEXT,
         PRIMARY KEY (entry_id, reason)) WITHOUT ROWID""")
     db.execute("CREATE INDEX payment_check_branch ON payment_check(branch, status)")
+
+
+@reconcile_migrations()
+def m005_hub_study_without_rowid(db):
+    """Study sessions keyed by their id alone (``WITHOUT ROWID``): one B-tree written per
+    session instead of a rowid table and its separate key index (push ingest)."""
+    db.execute("""CREATE TABLE hub_study_new (
+        session_id TEXT PRIMARY KEY, branch TEXT NOT NULL, member_no TEXT NOT NULL,
+        lesson_id TEXT NOT NULL, started_at TEXT NOT NULL, seconds INTEGER NOT NULL,
+        completed INTEGER NOT NULL, terminal_id TEXT NOT NULL) WITHOUT ROWID""")
+    db.execute("INSERT INTO hub_study_new SELECT session_id, branch, member_no, lesson_id, "
+               "started_at, seconds, completed, terminal_id FROM hub_study")
+    db.execute("DROP TABLE hub_study")
+    db.execute("ALTER TABLE hub_study_new RENAME TO hub_study")
+    db.execute("CREATE INDEX hub_study_branch ON hub_study(branch, started_at)")

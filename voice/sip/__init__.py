@@ -8,14 +8,19 @@
     digest     REGISTER digest auth, MD5 and SHA-256                    (RFC 2617/8760)
     media      per-call RTP socket; one 20 ms clock sending for all calls
     call       Call (state, events queue, play/stop/hangup)
-    endpoint   Endpoint: UDP+TCP transport, server/client transactions, dialogs
+    endpoint   Endpoint: UDP+TCP transport, in-dialog requests, ending calls
+    invite     the INVITE server side: admitted, answered, confirmed by the ACK or given up
+    transaction  RFC 3261 timers (T1/T2/64*T1), response cache, client transactions
+    admission  Limits: new calls per source address (rate, caps) and unconfirmed calls
     register   Registration: REGISTER to a trunk, refreshed
 """
 
+from .admission import Limits
 from .call import Call, CallState
 from .endpoint import Endpoint
 from .message import SipMessage, SipParseError, parse
 from .register import Registration
+from .transaction import Timers
 
-__all__ = ["Call", "CallState", "Endpoint", "Registration", "SipMessage", "SipParseError",
-           "parse"]
+__all__ = ["Call", "CallState", "Endpoint", "Limits", "Registration", "SipMessage",
+           "SipParseError", "Timers", "parse"]

@@ -4,7 +4,10 @@ States (STYLE 5: a ``str`` Enum, transitions only through the endpoint):
 
     RINGING --200 OK sent--> ANSWERED --ACK--> ACTIVE --BYE either way--> ENDED
        |                        |                 \\--hangup()--> ENDING --200/timeout--> ENDED
-       \\--CANCEL--> ENDED       \\--no ACK in 32 s--> ENDING
+       \\--CANCEL--> ENDED       \\--no ACK in 64*T1, or evicted--> ENDED (+ BYE)
+
+RINGING and ANSWERED are *pending*: no RTP is sent and the consumer is not started until
+the ACK confirms the call (``confirmed_at``); a pending call given up never reaches it.
 
 Events the call's consumer (``voice.phone``) reads from ``events``:
 
@@ -62,7 +65,10 @@ class Call:
         self.route_set = invite.get_all("Record-Route")
         self.local_cseq = 1
         self.sdp_version = 1
-        self.answered_at: float | None = None
+        self.answered_at: float | None = None            # loop time the 200 was sent
+        self.pending_since = asyncio.get_running_loop().time()   # INVITE, then the 200
+        self.confirmed_at: float | None = None           # loop time of the ACK
+        self.confirmed = asyncio.Event()
         self.ended = asyncio.Event()
         self.hangup_by: str | None = None
 

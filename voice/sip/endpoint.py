@@ -3,10 +3,18 @@
 What it does (RFC 3261 unless named): answers INVITEs sent straight to it (gateway or PBX),
 SDP offer/answer (``sdp``), 100/180/200 with the 200 resent until the ACK (§13.3.1.4),
 retransmitted requests answered from a cache of the last response (the server
-transaction, §17.2, reduced to what a UAS needs), BYE and CANCEL from the caller, BYE from
-us (retransmitted until answered, §17.1.2), OPTIONS, INFO (DTMF), re-INVITE (new SDP
-answer; hold; a late offer answered in the ACK), 481 for requests outside any dialog,
-405 for methods we do not serve, 486 when full. REGISTER to a trunk lives in ``register``.
+transaction, §17.2, reduced to what a UAS needs: ``transaction``), BYE and CANCEL from the
+caller, BYE from us (retransmitted until answered, §17.1.2), OPTIONS, INFO (DTMF),
+re-INVITE (new SDP answer; hold; a late offer answered in the ACK), 481 for requests
+outside any dialog, 405 for methods we do not serve. REGISTER lives in ``register``.
+
+A call is *pending* from its INVITE until the ACK of our 200: it sends no RTP and
+``on_call`` is not started, so a spoofed INVITE (someone else's address as its source)
+makes the line send nothing there but SIP responses. Its 200 is resent at T1 doubling up
+to T2; with no ACK after 64*T1 the call is given up: its slot is freed at once and the
+dialog ended with a BYE (§13.3.1.4). New INVITEs pass ``admission`` first (per source
+address: a rate, pending and concurrent caps; pending calls in all), refused with 503 +
+Retry-After or 486.
 
 Robustness: every datagram and stream chunk is handled inside a try; a message that does
 not parse is answered 400 when its headers allow a reply and dropped otherwise, and either
@@ -21,24 +29,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import socket
 from collections.abc import Awaitable, Callable
 
 from . import sdp
+from .admission import Admission, Limits
 from .call import Call, CallState, _Source
 from .dtmf import digit_from_info
-from .media import FrameClock, RtpSession
+from .invite import InviteServer, _token
+from .media import FrameClock
 from .message import SipMessage, SipParseError, frame, param, parse, response
+from .transaction import ClientTransactions, ResponseCache, Timers
 
 __all__ = ["Endpoint"]
 
 log = logging.getLogger(__name__)
-T1, T2, TIMEOUT = 0.5, 4.0, 32.0
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
-
-
-def _token() -> str:
-    return os.urandom(6).hex()
+# A burst of INVITEs should wait in the kernel rather than push out the next real caller's:
+# 1 MiB asked (Linux caps it at net.core.rmem_max, 208 KB by default, and doubles it).
+SIP_RCVBUF = 1 << 20
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -52,25 +61,35 @@ class _Udp(asyncio.DatagramProtocol):
         log.debug("SIP UDP socket error: %s", exc)
 
 
-class Endpoint:
-    """``on_call(call)`` is started as a task for each answered call."""
+class Endpoint(InviteServer):
+    """``on_call(call)`` is started as a task for each call once its ACK has arrived.
+
+    ``timers``: RFC 3261's T1/T2 (tests shorten them); ``limits``: ``admission.Limits``.
+    ``stats``: malformed messages, calls answered (200 sent) and ended, INVITEs refused,
+    calls given up for want of an ACK (``no_ack``; ``evicted`` of those to make room).
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5060, *,
                  on_call: Callable[[Call], Awaitable[None]] | None = None,
                  advertise: str | None = None, user: str = "lianxin", tcp: bool = True,
-                 ring_s: float = 0.0, max_calls: int = 64, user_agent: str = "Lianxin/0.1"):
+                 ring_s: float = 0.0, limits: Limits | None = None,
+                 timers: Timers | None = None, user_agent: str = "Lianxin/0.1"):
         self.host, self.port = host, port
         self.advertise = advertise or (host if host not in ("0.0.0.0", "") else "127.0.0.1")
         self.on_call, self.user, self.tcp, self.ring_s = on_call, user, tcp, ring_s
-        self.max_calls, self.user_agent = max_calls, user_agent
+        self.user_agent = user_agent
+        self.timers, self.limits = timers or Timers(), limits or Limits()
+        self.admission = Admission(self.limits)
         self.calls: dict[str, Call] = {}
         self.clock = FrameClock()
-        self.stats = {"malformed": 0, "answered": 0, "ended": 0, "rejected": 0}
+        self.stats = {"malformed": 0, "answered": 0, "ended": 0, "rejected": 0, "no_ack": 0,
+                      "evicted": 0}
         self._udp: asyncio.DatagramTransport | None = None
         self._server: asyncio.base_events.Server | None = None
-        self._responses: dict[tuple[str, str], tuple[bytes, _Source]] = {}
-        self._client_tx: dict[str, asyncio.Future] = {}
+        self._responses = ResponseCache(self.timers)
+        self._client_tx = ClientTransactions(self.timers)
         self._tasks: set[asyncio.Task] = set()
+        self._lone_byes = 0             # BYEs in flight for calls never confirmed
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -79,6 +98,11 @@ class Endpoint:
         self._udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self),
                                                            local_addr=(self.host, self.port))
         self.port = self._udp.get_extra_info("sockname")[1]
+        try:
+            self._udp.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                                          SIP_RCVBUF)
+        except OSError as e:
+            log.debug("SIP receive buffer left as it is: %s", e)
         if self.tcp:
             try:
                 self._server = await asyncio.start_server(self._tcp_client, self.host, self.port)
@@ -145,10 +169,7 @@ class Endpoint:
                                                               *headers], body=body)
         data = resp.to_bytes()
         if req.method != "ACK":
-            self._responses[(req.branch, req.method)] = (data, source)
-            if status >= 200:
-                asyncio.get_running_loop().call_later(TIMEOUT, self._responses.pop,
-                                                      (req.branch, req.method), None)
+            self._responses.put((req.branch, req.method), data, source, final=status >= 200)
         self._send(data, source)
         return data
 
@@ -219,88 +240,6 @@ class Endpoint:
         t = ";transport=tcp" if source.transport == "TCP" else ""
         return f"<sip:{self.user}@{self.advertise}:{self.port}{t}>"
 
-    def _new_invite(self, req: SipMessage, source: _Source) -> None:
-        if req.call_id in self.calls:                  # a fork or a confused peer
-            self._reply(req, source, 482)   # merged request, §8.2.2.2
-            return
-        if len(self.calls) >= self.max_calls:
-            self.stats["rejected"] += 1
-            self._reply(req, source, 486)
-            return
-        offer = sdp.parse(req.body) if req.body else None
-        neg = sdp.answer(offer) if offer is not None else None
-        if req.body and neg is None:
-            self.stats["rejected"] += 1
-            self._reply(req, source, 488)
-            return
-        self._reply(req, source, 100)
-        self._spawn(self._answer(req, source, neg))
-
-    async def _answer(self, req: SipMessage, source: _Source, neg: sdp.Negotiated | None) -> None:
-        loop = asyncio.get_running_loop()
-        holder: list[Call] = []
-        media = RtpSession(on_audio=lambda pcm: holder[0]._event("audio", pcm),
-                           on_dtmf=lambda d: holder[0]._event("dtmf", d),
-                           on_played=lambda tok: holder[0]._event("played", tok))
-        await loop.create_datagram_endpoint(lambda: media, local_addr=(self.host, 0))
-        call = Call(req, source, _token(), media, self)
-        holder.append(call)
-        self.calls[call.call_id] = call
-        if self.ring_s > 0:
-            self._reply(req, source, 180, to_tag=call.local_tag)
-            await asyncio.sleep(self.ring_s)
-            if call.state is not CallState.RINGING:       # cancelled while ringing
-                return
-        media.neg = neg
-        body = (sdp.answer_body(neg, self.advertise, media.local_port, id(call), 1) if neg
-                else sdp.offer(self.advertise, media.local_port, id(call), 1))
-        ok = self._reply(req, source, 200, to_tag=call.local_tag,
-                         headers=[("Contact", self._contact(source)), *self._caps(),
-                                  ("Content-Type", "application/sdp")], body=body)
-        call.state = CallState.ANSWERED
-        call.answered_at = loop.time()
-        self.stats["answered"] += 1
-        self.clock.add(media)
-        if source.transport == "UDP":
-            self._spawn(self._resend_ok(call, ok))
-        if self.on_call is not None:
-            self._spawn(self.on_call(call))
-
-    async def _resend_ok(self, call: Call, ok: bytes) -> None:
-        """§13.3.1.4: resend the 2xx until the ACK; no ACK in 32 s ends the call."""
-        interval, waited = T1, 0.0
-        while waited < TIMEOUT:
-            await asyncio.sleep(interval)
-            waited += interval
-            if call.state is not CallState.ANSWERED:
-                return
-            self._send(ok, call.source)
-            interval = min(2 * interval, T2)
-        log.warning("no ACK for call %s: hanging up", call.call_id)
-        self._hangup(call, "timeout")
-
-    def _ack(self, req: SipMessage, call: Call | None) -> None:
-        if call is None or call.state is not CallState.ANSWERED:
-            return
-        if call.media.neg is None:                         # late offer: the answer is here
-            answer = sdp.parse(req.body) if req.body else None
-            call.media.neg = sdp.answer(answer) if answer else None
-            if call.media.neg is None:
-                log.warning("call %s: ACK without a usable SDP answer", call.call_id)
-                self._hangup(call)
-                return
-        call.state = CallState.ACTIVE
-
-    def _cancel(self, req: SipMessage, source: _Source, call: Call | None) -> None:
-        invite_tx = self._responses.get((req.branch, "INVITE"))
-        if invite_tx is None:
-            self._reply(req, source, 481)
-            return
-        self._reply(req, source, 200)
-        if call is not None and call.state is CallState.RINGING:
-            self._reply(call.invite, call.source, 487, to_tag=call.local_tag)
-            self._end(call, "remote")
-
     def _reinvite(self, req: SipMessage, source: _Source, call: Call) -> None:
         media = call.media
         if req.body:
@@ -337,23 +276,24 @@ class Endpoint:
     def _hangup(self, call: Call, who: str = "local") -> None:
         if call.state in (CallState.ENDING, CallState.ENDED):
             return
-        if call.state is CallState.RINGING:
-            self._reply(call.invite, call.source, 480, to_tag=call.local_tag)
-            self._end(call, who)
+        if call.state in (CallState.RINGING, CallState.ANSWERED):
+            self._give_up(call, "hung up before its ACK")
             return
         call.state = CallState.ENDING
         self.clock.remove(call.media)
         self._spawn(self._send_bye(call, who))
 
-    async def _send_bye(self, call: Call, who: str) -> None:
+    def _bye(self, call: Call) -> SipMessage:
         call.local_cseq += 1
-        bye = self.request("BYE", call.remote_target, call.source, [
+        return self.request("BYE", call.remote_target, call.source, [
             ("From", f"{call.local_to};tag={call.local_tag}"
              if param(call.local_to, "tag") is None else call.local_to),
             ("To", call.remote_from), ("Call-ID", call.call_id),
             ("CSeq", f"{call.local_cseq} BYE"),
             *[("Route", r) for r in call.route_set]])
-        resp = await self.transact(bye, call.source)
+
+    async def _send_bye(self, call: Call, who: str) -> None:
+        resp = await self.transact(self._bye(call), call.source)
         if resp is None:
             log.warning("BYE for call %s unanswered", call.call_id)
         self._end(call, who)
@@ -373,25 +313,10 @@ class Endpoint:
         return req
 
     async def transact(self, req: SipMessage, source: _Source) -> SipMessage | None:
-        """Send a non-INVITE request; its final response, or None after 32 s (§17.1.2)."""
-        fut = asyncio.get_running_loop().create_future()
-        self._client_tx[req.branch] = fut
-        data = req.to_bytes()
-        interval, waited = T1, 0.0
-        try:
-            while waited < TIMEOUT:
-                self._send(data, source)
-                wait = interval if source.transport == "UDP" else TIMEOUT
-                try:
-                    return await asyncio.wait_for(asyncio.shield(fut), wait)
-                except TimeoutError:
-                    waited += wait
-                    interval = min(2 * interval, T2)
-            return None
-        finally:
-            self._client_tx.pop(req.branch, None)
+        """Send a non-INVITE request; its final response, or None after 64*T1 (§17.1.2)."""
+        return await self._client_tx.run(req.branch, req.to_bytes(),
+                                         lambda data: self._send(data, source),
+                                         reliable=source.transport != "UDP")
 
     def _response(self, resp: SipMessage) -> None:
-        fut = self._client_tx.get(resp.branch)
-        if fut is not None and not fut.done() and resp.status >= 200:
-            fut.set_result(resp)
+        self._client_tx.response(resp.branch, resp)

@@ -37,6 +37,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self.on_audio, self.on_dtmf, self.on_played = on_audio, on_dtmf, on_played
         self.transport: asyncio.DatagramTransport | None = None
         self.neg: Negotiated | None = None
+        self.active = False                     # the call is confirmed: RTP in and out
         self.ssrc = int.from_bytes(os.urandom(4), "big")
         self._seq = int.from_bytes(os.urandom(2), "big")
         self._ts0 = int.from_bytes(os.urandom(4), "big")
@@ -57,6 +58,8 @@ class RtpSession(asyncio.DatagramProtocol):
         return self.transport.get_extra_info("sockname")[1]
 
     def datagram_received(self, data: bytes, addr) -> None:
+        if not self.active:
+            return
         neg = self.neg
         try:
             pkt = rtp.parse(data)
@@ -100,7 +103,7 @@ class RtpSession(asyncio.DatagramProtocol):
 
     def send_frame(self, slot: int, now: float) -> None:
         neg, transport = self.neg, self.transport
-        if neg is None or transport is None or transport.is_closing():
+        if not self.active or neg is None or transport is None or transport.is_closing():
             return
         if self._slot0 is None:
             self._slot0 = slot
