@@ -4,7 +4,8 @@ Interface (all the phone line needs; types in ``dialog_types``):
 
     dialog = Dialog(store, rate_hz=8000)        # cheap: reads nothing yet
     actions = dialog.start(caller_number)        # at answer, t = 0.0
-    actions = dialog.handle(event)               # Digit | Phrase | Tick | PlayDone | AudioIn | HungUp
+    actions = dialog.handle(event)               # Digit | Phrase | Tick | PlayDone | Played
+                                                 # | AudioIn | HungUp
     dialog.grammar     phrases the recogniser may listen for now ([] = none)
     dialog.deadline    call time at which a Tick is due (None = no timer running)
     dialog.ended       True once the call is recorded; further events return []
@@ -20,7 +21,7 @@ call), or one call's writes would land inside another's transaction.
 
 Transitions (a key while a prompt plays stops it and acts: barge-in):
 
-    start ─► ASK_NUMBER    "连心热线，请输入党员编号，按井号结束。"
+    start ─► ASK_NUMBER    "连心热线，请输入编号，按井号结束。"
           └► CONFIRM_PIN   (the caller's number is one consented member's: the PIN only;
                             * "not me" ─► ASK_NUMBER)
     ASK_NUMBER ─digits #, speech, or digits then silence─► ASK_PIN (known number or not)
