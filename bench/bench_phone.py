@@ -12,14 +12,20 @@ Figures (targets from the voice issue):
     real time through the line's recogniser task, from the last loud frame to the Phrase;
   * concurrent calls on one core: the line runs pinned to one CPU, N callers on the other
     receive its RTP; per N the worst RFC 3550 inter-arrival jitter and the worst single
-    deviation from the 20 ms grid. The target is >= 8 calls with jitter <= 20 ms.
+    deviation from the 20 ms grid. The target is >= 8 calls with jitter <= 20 ms;
   * a real call after a flood (<= 5 s, issue 10): a second line with the production limits
     (``Limits()``, T1 = 500 ms) gets 200 forged INVITEs that never ACK, from 200 loopback
     addresses (127.0.0.2-201) or from one; then a caller dials: seconds from the flood's last
-    INVITE to the 200 OK and to the first RTP packet; RTP sent to the forged ports (0).
+    INVITE to the 200 OK and to the first RTP packet; RTP sent to the forged ports (0);
+  * answer -> the dues amount heard (patient caller <= 20 s): a member (QS004, owing) calls
+    the real dialog on the demo branch with baresip, as a patient caller (waits for every
+    prompt to end) and as one who types 0.6 s into each prompt; the seconds are the end of
+    the dues sentence in the call's timeline, checked against the audio baresip received
+    (``tests/phonejourney.py``); with the main menu's length (<= 8 s).
 
-The callers are raw SIP/RTP built with ``voice.sip`` (no sipp/baresip needed, so every
-timestamp is ours). Benchmarks report; they do not gate: the exit status is 0.
+The latency and load callers are raw SIP/RTP built with ``voice.sip`` (no sipp/baresip
+needed, so every timestamp is ours); the dues journeys need baresip. Benchmarks report;
+they do not gate: the exit status is 0.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from voice.sip.message import SipMessage, param, parse
 
 FIRST_AUDIO_TARGET_MS, DTMF_TARGET_MS, ASR_TARGET_MS, JITTER_TARGET_MS = 500, 200, 400, 20
 FLOOD, AFTER_FLOOD_TARGET_S = 200, 5.0
+DUES_TARGET_S, MENU_TARGET_S = 20.0, 8.0
 
 
 class LoopDialog:
@@ -344,11 +351,51 @@ def _wait_port(port_file: Path) -> int:
     return int(port_file.read_text())
 
 
+def _journeys(repeat: int, cache_dir: Path) -> dict | None:
+    """Seconds from answer to the end of the dues sentence, patient and barge-in callers."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from phonejourney import journey, locate
+    from sipcallers import BARESIP
+
+    from core import demo
+    from core.clock import CST, FixedClock
+    from core.store import Store
+    from voice.phone_prompts import PHONE_CATALOGUE
+    from voice.prompts import PromptCache
+    from voice.tts import Pyttsx3Engine
+    if BARESIP is None:
+        return None
+    from datetime import datetime
+    prompts = PromptCache(cache_dir, Pyttsx3Engine(), overrides_dir=cache_dir / "overrides",
+                          catalogue=PHONE_CATALOGUE)
+    prompts.prerender(rates=(8000,))
+    out: dict = {"menu_s": round(len(prompts.pcm("phone.main", 8000)) / 16000, 2)}
+    with tempfile.TemporaryDirectory(prefix="bench-journey-") as tmp:
+        store = Store.create(Path(tmp) / "t.db",
+                             clock=FixedClock(datetime(2026, 11, 15, 10, 0, tzinfo=CST)))
+        demo.load(store)
+        for style in ("patient", "barge-in"):
+            seconds, worst_lag, worst_corr = [], 0, 1.0
+            for i in range(repeat):
+                j = journey(store, prompts, Path(tmp) / f"{style}{i}", style=style, number="4")
+                lag, corr = locate(j.heard, j.said("dues"), prompts)
+                worst_lag, worst_corr = max(worst_lag, abs(lag)), min(worst_corr, corr)
+                seconds.append(j.dues_s)
+            out[style] = {"median_s": round(statistics.median(seconds), 2),
+                          "max_s": round(max(seconds), 2), "n": len(seconds),
+                          "audio_check": {"worst_lag_ms": worst_lag,
+                                          "worst_correlation": round(worst_corr, 3)}}
+        store.close()
+    return out
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--calls", default="8,16,32,64")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--journeys", type=int, default=2,
+                    help="dues calls per caller style (0: skip; needs baresip)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -356,6 +403,7 @@ def main(argv=None) -> None:
         serve(*args.serve)
         return
     with tempfile.TemporaryDirectory(prefix="bench-phone-") as tmp:
+        journeys = _journeys(args.journeys, Path(tmp) / "jcache") if args.journeys else None
         port_file = Path(tmp) / "port"
         cache = Path(tmp) / "cache"
         prompts = _prompts(cache)
@@ -384,6 +432,7 @@ def main(argv=None) -> None:
     ok = [r["calls"] for r in out["load"]
           if r["answered_with_audio"] == r["calls"] and r["jitter_ms"] <= JITTER_TARGET_MS]
     out["max_calls_within_jitter_target"] = max(ok, default=0)
+    out["dues_journeys"] = journeys
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return
@@ -404,6 +453,21 @@ def main(argv=None) -> None:
               f"{r['not_answered']} of {r['calls']} calls not answered, "
               f"{r['rtp_packets_to_forged_ports']} RTP packets to forged ports  "
               f"(target <= {AFTER_FLOOD_TARGET_S * 1000:g} ms, 0 packets)")
+    _print_journeys(journeys)
+
+
+def _print_journeys(j: dict | None) -> None:
+    if j is None:
+        print("answer -> dues amount: not measured (no baresip, or --journeys 0)")
+        return
+    for style in ("patient", "barge-in"):
+        f = j[style]
+        target = f"  (target <= {DUES_TARGET_S:.0f} s)" if style == "patient" else ""
+        print(f"answer -> dues amount, {style + ' caller:':18s}median {f['median_s']} s, "
+              f"max {f['max_s']} s (n={f['n']}){target}; timeline vs received audio: "
+              f"lag <= {f['audio_check']['worst_lag_ms']} ms, "
+              f"correlation >= {f['audio_check']['worst_correlation']}")
+    print(f"main menu: {j['menu_s']} s, 4 choices incl. repeat (target <= {MENU_TARGET_S:.0f} s)")
 
 
 if __name__ == "__main__":

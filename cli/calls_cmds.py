@@ -22,7 +22,7 @@ def _show_calls(rows: list[dict]) -> None:
         extra = f"  留言{r['messages']}条" if r["messages"] else ""
         click.echo(f"{r['started_at'][:16].replace('T', ' ')}  {r['caller'] or '无号码'}  {who}  "
                    f"{r['seconds']}秒  {r['outcome_zh']}{extra}")
-        click.echo(f"    {' → '.join(r['path'])}")
+        click.echo(f"    {' → '.join(r['path'])}    （编号 {r['call_id']}）")
 
 
 @calls_group.command("list")
@@ -31,9 +31,36 @@ def _show_calls(rows: list[dict]) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def calls_list(ctx, limit, member_no, as_json):
-    """Calls, newest first: caller, times, member, path through the menus, outcome."""
+    """Calls, newest first: caller, times, member, path through the menus, outcome (--json:
+    with each call's timeline; `calls show` prints one)."""
     rows = calls.list_calls(ctx.store(), limit=limit, member_no=member_no, reader=cli_actor())
     emit(rows, as_json, _show_calls)
+
+
+def _show_call(r: dict) -> None:
+    _show_calls([r])
+    click.echo("    （时间从接通算起，单位秒）")
+    for e in r["timeline"]:
+        at = f"{e['t_ms'] / 1000:7.1f}"
+        if e["kind"] == "say":
+            cut = "  （被打断）" if e["cut"] else ""
+            click.echo(f"    {at}–{e['end_ms'] / 1000:<7.1f} 播放：{e['text']}{cut}")
+        elif e["kind"] == "key":
+            shown = "（密码）" if e["key"] == "•" else e["key"]
+            click.echo(f"    {at}          按键：{shown}")
+        else:
+            click.echo(f"    {at}          说：{e['text']}（把握{e['confidence']:.0%}）")
+
+
+@calls_group.command("show")
+@click.argument("call_id")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def calls_show(ctx, call_id, as_json):
+    """One call with its timeline: each prompt heard (start and end from answer, cut short
+    or not) and each key or phrase, in order. PIN digits show as •."""
+    row = calls.get_call(ctx.store(), call_id, reader=cli_actor())
+    emit(row, as_json, _show_call)
 
 
 @calls_group.command("messages")

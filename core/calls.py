@@ -38,7 +38,7 @@ from . import audit, consent, members
 from .clock import iso
 from .errors import ConsentError, InvalidInput, NotFound
 
-__all__ = ["OUTCOMES", "export_message", "housekeep", "list_calls", "list_messages",
+__all__ = ["OUTCOMES", "export_message", "get_call", "housekeep", "list_calls", "list_messages",
            "mark_heard", "member_for_keypad", "message_audio", "message_wav", "messages_allowed",
            "messages_dir", "record_call", "retention_days", "save_message", "set_retention"]
 
@@ -47,7 +47,7 @@ OUTCOMES = {
     "hung_up": "来电人挂断",
     "no_response": "长时间没有回应，道别后挂断",
     "not_identified": "没有确认身份，道别后挂断",
-    "locked": "密码错误次数太多，道别后挂断",
+    "locked": "编号或密码错误次数太多，道别后挂断",
     "error": "系统出错，道别后挂断",
 }
 MESSAGES_FOLDER = "messages"  # where recordings lived before they moved into the store
@@ -55,6 +55,9 @@ MAX_MESSAGE_S = 300
 RETENTION_META = "messages.keep_heard_days"
 MAX_RETENTION_DAYS = 3650
 _STEP = re.compile(r"^\S{1,100}$")
+TIMELINE_KINDS = {"say": ("id", "text", "end_ms", "cut"), "key": ("key",),
+                  "phrase": ("text", "confidence")}
+MAX_TIMELINE = 2000       # entries kept per call (a long lesson is one entry a sentence)
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -70,14 +73,37 @@ def _when(text: str, what: str) -> datetime:
     return dt
 
 
+def _check_timeline(timeline) -> list[dict]:
+    """Each entry: ``t_ms`` (from answer) and ``kind``: "say" (``id``, ``text``, ``end_ms``,
+    ``cut``: what the caller heard of one prompt), "key" (``key``; a PIN digit is "•") or
+    "phrase" (``text``, ``confidence``). Returned in order of ``t_ms`` (stable)."""
+    if timeline is None:
+        return []
+    if not isinstance(timeline, list) or not all(isinstance(e, dict) for e in timeline):
+        raise InvalidInput(f"a call timeline is a list of entries: {timeline!r:.200}")
+    for e in timeline:
+        t, kind = e.get("t_ms"), e.get("kind")
+        if kind not in TIMELINE_KINDS or isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise InvalidInput(f"bad call timeline entry: {e!r:.200}")
+        if set(e) - {"t_ms", "kind", *TIMELINE_KINDS[kind]}:
+            raise InvalidInput(f"unknown fields in a call timeline entry: {e!r:.200}")
+        if kind == "say" and not (isinstance(e.get("end_ms"), int) and e["end_ms"] >= t):
+            raise InvalidInput(f"a prompt in a call timeline ends before it starts: {e!r:.200}")
+    kept = sorted(timeline, key=lambda e: e["t_ms"])
+    return kept[:MAX_TIMELINE]
+
+
 def record_call(store, *, call_id: str, caller: str, started_at: str, ended_at: str,
                 member_no: str | None, path: list[str], outcome: str,
-                actor: str = "phone") -> dict:
+                actor: str = "phone", timeline: list[dict] | None = None) -> dict:
     """Write one finished call (journaled ``call.recorded``, audited). Returns the record.
 
-    ``path`` is the list of steps the caller went through (``["greeting", "ask_number",
-    "ask_pin", "pin_ok", "menu", "dues", "menu", "lesson:<id>", ...]``), each a word.
+    ``path`` is the list of steps the caller went through (``["ask_number", "ask_pin",
+    "pin_ok", "menu", "dues", "menu", "lesson:<id>", ...]``), each a word. ``timeline`` is
+    what the caller heard and did, in order (see ``_check_timeline``); it stays in this
+    store with the call (the journaled record leaves it out: it holds what was said).
     """
+    timeline = _check_timeline(timeline)
     if outcome not in OUTCOMES:
         raise InvalidInput(f"call outcome must be one of {', '.join(OUTCOMES)}: {outcome!r}")
     if not isinstance(call_id, str) or not call_id.strip():
@@ -98,26 +124,41 @@ def record_call(store, *, call_id: str, caller: str, started_at: str, ended_at: 
             raise InvalidInput(f"call {call_id} is already recorded")
         store.db.execute(
             "INSERT INTO call(call_id, caller, started_at, ended_at, member_no, path, outcome, "
-            "terminal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "terminal_id, timeline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [call_id, record["caller"], record["started_at"], record["ended_at"], member_no,
-             json.dumps(path), outcome, record["terminal_id"]])
+             json.dumps(path), outcome, record["terminal_id"],
+             json.dumps(timeline, ensure_ascii=False)])
         store.record("call.recorded", record, actor=actor,
                      subject=f"member:{member_no}" if member_no else f"call:{call_id}")
-    return record
+    return {**record, "timeline": timeline}
 
 
 def list_calls(store, *, limit: int = 100, member_no: str | None = None,
                reader: str | None = None) -> list[dict]:
-    """Calls, newest first, with their duration, the outcome in Chinese and the number of
-    voice messages left. ``reader`` (a staff actor) makes the read audited."""
+    """Calls, newest first, with their duration, the outcome in Chinese, the number of
+    voice messages left and the timeline. ``reader`` (a staff actor) makes the read
+    audited."""
     where, params = ("WHERE c.member_no = ?", [member_no]) if member_no else ("", [])
+    return _calls(store, where, [*params, limit], reader, "LIMIT ?")
+
+
+def get_call(store, call_id: str, *, reader: str | None = None) -> dict:
+    """One call, as in :func:`list_calls`; NotFound when there is none."""
+    rows = _calls(store, "WHERE c.call_id = ?", [call_id], reader, "")
+    if not rows:
+        raise NotFound(f"no call {call_id}", "没有找到这个来电记录。")
+    return rows[0]
+
+
+def _calls(store, where: str, params: list, reader: str | None, limit: str) -> list[dict]:
     rows = store.all(
         "SELECT c.call_id, c.caller, c.started_at, c.ended_at, c.member_no, m.name AS member_name, "
         "c.path, c.outcome, (SELECT COUNT(*) FROM voice_message v WHERE v.call_id = c.call_id) "
-        f"AS messages FROM call c LEFT JOIN member m USING(member_no) {where} "
-        "ORDER BY c.started_at DESC, c.rowid DESC LIMIT ?", [*params, limit])
+        f"AS messages, c.timeline FROM call c LEFT JOIN member m USING(member_no) {where} "
+        f"ORDER BY c.started_at DESC, c.rowid DESC {limit}", params)
     for r in rows:
         r["path"] = json.loads(r["path"])
+        r["timeline"] = json.loads(r["timeline"])
         r["outcome_zh"] = OUTCOMES.get(r["outcome"], r["outcome"])
         r["seconds"] = round((_when(r["ended_at"], "ended_at")
                               - _when(r["started_at"], "started_at")).total_seconds())

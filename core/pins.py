@@ -41,11 +41,17 @@ def hash_pin(pin: str) -> str:
     return _hasher.hash(check_format(pin))
 
 
-def verify(store, kind: str, number: str, pin: str, *, actor: str | None = None) -> None:
+def verify(store, kind: str, number: str, pin: str, *, actor: str | None = None,
+           lockout: bool = True) -> None:
     """Check a member's or staff PIN; raise :class:`AuthError` or :class:`Locked`.
 
     Must not run inside a caller's transaction: the failure count is committed before the
     error is raised, and an outer rollback would hand the guesser a fresh count.
+
+    ``lockout=False`` (the phone line, which anyone can call): a wrong PIN is audited but
+    does not count toward the lockout, so an anonymous caller cannot lock a member out of
+    the kiosk; the caller keeps its own budget (``core.phone_guard``). A lock set at the
+    kiosk still refuses it.
     """
     table, key = kind, _TABLES[kind]
     if store.db.conn.in_transaction:
@@ -76,6 +82,10 @@ def verify(store, kind: str, number: str, pin: str, *, actor: str | None = None)
                              f"WHERE {key} = ?", [number])
             audit.append(store, actor=actor, action="pin.ok", subject=subject, detail={})
             return
+        elif not lockout:
+            audit.append(store, actor=actor, action="pin.wrong", subject=subject,
+                         detail={"counted": False})
+            failed = row["failed_pins"]
         else:
             failed = row["failed_pins"] + 1
             if failed >= MAX_TRIES:
@@ -89,6 +99,18 @@ def verify(store, kind: str, number: str, pin: str, *, actor: str | None = None)
     left = MAX_TRIES - failed
     raise AuthError(f"{kind} {number}: wrong PIN ({left} tries left)",
                     f"密码不对，还可以再试{left}次。", tries_left=left)
+
+
+def burn(pin: str) -> None:
+    """Spend the time of one PIN check on nothing (argon2 against a throwaway hash made
+    with ``_hasher``'s parameters), so a number that names nobody takes as long to refuse
+    as a wrong PIN."""
+    _matches(_BURN_HASH, pin)  # the answer is thrown away: only the time is spent
+
+
+# The hash of a random secret nobody kept (same parameters as ``_hasher``; a test checks).
+_BURN_HASH = ("$argon2id$v=19$m=47104,t=1,p=1$zBZw8JG0PuFBJMNtturV2w$"
+              "3S6ktOLCILDS+l/fT9pOuA1W/Mip0d9Xv+3+0Je/ycE")
 
 
 def apply_pin_set(store, p: dict, at: str) -> None:

@@ -168,3 +168,18 @@ def m005_voice_audio(db):
         if data is not None:
             db.execute("INSERT INTO voice_audio(message_id, wav) VALUES (?, ?)",
                        [message_id, data])
+
+
+@migrations()
+def m006_call_timeline_and_phone_tries(db):
+    # A call's timeline (what the caller heard, with start and end in ms from answer, and
+    # every key or phrase, in order; core/calls.py), kept with the call record. And every
+    # PIN try on the phone line, for its budgets (core/phone_guard.py): tries per typed
+    # member number, per caller number and for the whole line, over 24 hours.
+    db.execute("ALTER TABLE call ADD COLUMN timeline TEXT NOT NULL DEFAULT '[]'")
+    db.execute("""CREATE TABLE phone_pin_try (
+        try_id INTEGER PRIMARY KEY, at TEXT NOT NULL, call_id TEXT NOT NULL,
+        caller TEXT NOT NULL, number_key TEXT NOT NULL, ok INTEGER NOT NULL DEFAULT 0)""")
+    db.execute("CREATE INDEX phone_pin_try_at ON phone_pin_try(at)")
+    db.execute("CREATE INDEX phone_pin_try_number ON phone_pin_try(number_key, at)")
+    db.execute("CREATE INDEX phone_pin_try_caller ON phone_pin_try(caller, at)")

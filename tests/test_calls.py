@@ -70,8 +70,30 @@ def test_record_and_list_calls(demo_store):
     assert c1["outcome_zh"] == calls.OUTCOMES["hung_up"]
     assert rows[0]["member_no"] is None and rows[0]["caller"] == "13999999999"
     assert calls.list_calls(demo_store, member_no="QS001")[0]["call_id"] == "c1"
-    assert events(demo_store, "call.recorded")[0] == rec
+    # the timeline stays here: the journaled record (what the hub gets) leaves it out
+    assert events(demo_store, "call.recorded")[0] == {k: v for k, v in rec.items()
+                                                      if k != "timeline"}
+    assert rec["timeline"] == [] and c1["timeline"] == []
     assert audit.verify(demo_store).ok
+
+
+TIMELINE = [
+    {"t_ms": 900, "kind": "key", "key": "4"},
+    {"t_ms": 0, "kind": "say", "id": "phone.hello", "text": "连心热线。", "end_ms": 1200,
+     "cut": True},
+    {"t_ms": 1500, "kind": "phrase", "text": "党费", "confidence": 0.93},
+]
+
+
+def test_a_call_keeps_its_timeline_in_order(demo_store):
+    a_call(demo_store, timeline=TIMELINE)
+    got = calls.get_call(demo_store, "c1", reader="staff:S01")
+    assert [e["t_ms"] for e in got["timeline"]] == [0, 900, 1500]
+    assert got["timeline"][0] == TIMELINE[1] and got["member_name"] == "张三丰"
+    assert calls.list_calls(demo_store)[0]["timeline"] == got["timeline"]
+    assert "连心热线" not in json.dumps(events(demo_store, "call.recorded"), ensure_ascii=False)
+    with pytest.raises(NotFound):
+        calls.get_call(demo_store, "nope")
 
 
 def test_list_calls_reader_is_audited(demo_store):
@@ -91,6 +113,12 @@ def test_list_calls_reader_is_audited(demo_store):
     ({"path": ["greeting", "two words"]}, InvalidInput),
     ({"member_no": "QS999"}, NotFound),
     ({"call_id": " "}, InvalidInput),
+    ({"timeline": {"t_ms": 0}}, InvalidInput),
+    ({"timeline": [{"t_ms": -1, "kind": "key", "key": "1"}]}, InvalidInput),
+    ({"timeline": [{"t_ms": 0, "kind": "beep"}]}, InvalidInput),
+    ({"timeline": [{"t_ms": 5, "kind": "say", "id": "x", "text": "x", "end_ms": 4,
+                    "cut": False}]}, InvalidInput),
+    ({"timeline": [{"t_ms": 0, "kind": "key", "key": "1", "pin": "1234"}]}, InvalidInput),
 ])
 def test_record_call_refuses(demo_store, bad, err):
     seq = demo_store.one("SELECT MAX(seq) AS s FROM journal")["s"]

@@ -129,6 +129,39 @@ def test_voice_messages_listed_exported_and_kept_for_the_days_staff_set(demo_db,
     assert "一直保存" in r.output
 
 
+def test_calls_show_prints_the_timeline(demo_db):
+    from core import calls
+    from core.store import Store
+
+    timeline = [
+        {"t_ms": 0, "kind": "say", "id": "phone.hello", "text": "连心热线，请输入编号，按井号结束。",
+         "end_ms": 6420, "cut": True},
+        {"t_ms": 700, "kind": "key", "key": "4"},
+        {"t_ms": 9100, "kind": "key", "key": "•"},
+        {"t_ms": 12000, "kind": "phrase", "text": "党费", "confidence": 0.91},
+    ]
+    with Store.open(demo_db) as s:
+        calls.record_call(s, call_id="c-7", caller="13800000004",
+                          started_at="2026-11-15T10:00:00+08:00",
+                          ended_at="2026-11-15T10:00:30+08:00", member_no="QS004",
+                          path=["ask_number", "ask_pin", "pin_ok"], outcome="hung_up",
+                          timeline=timeline)
+    r = run(demo_db, "calls", "show", "c-7")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert "QS004" in lines[0] and "30秒" in lines[0]
+    assert any("0.0–6.4" in x and "播放：连心热线" in x and "被打断" in x for x in lines)
+    assert any("按键：4" in x for x in lines) and any("按键：（密码）" in x for x in lines)
+    assert any("说：党费" in x for x in lines)
+    shown = json.loads(run(demo_db, "calls", "show", "c-7", "--json").output)
+    assert shown["timeline"] == timeline and shown["call_id"] == "c-7"
+    listed = json.loads(run(demo_db, "calls", "list", "--json").output)
+    assert listed[0]["timeline"] == timeline
+    assert "c-7" in run(demo_db, "calls", "list").output
+    r = run(demo_db, "calls", "show", "nope")
+    assert r.exit_code == 1 and "没有找到这个来电记录" in r.output
+
+
 def test_back_pay_over_limit_needs_override(demo_db):
     env = {"LIANXIN_STAFF_PIN": "2468"}
     r = run(demo_db, "dues", "pay", "QS008", "--months", "8", "--staff", "S01", env=env)

@@ -59,6 +59,7 @@ from voice.dialog import (
     StopRecording,
     Tick,
 )
+from voice.dialog_menu import dues_sentence
 from voice.phone_prompts import PHONE_CATALOGUE, PHONE_PROMPTS
 from voice.prompts import CATALOGUE
 from voice.speech_text import sentences
@@ -167,8 +168,16 @@ def identified(store, number="001", *, caller=UNKNOWN) -> Line:
     line.press(number + "#")
     line.play()
     out = line.press("1234")
-    assert ids(out) == ["phone.menu"] and line.dialog.member_no is not None
+    assert ids(out)[0] == "phone.hello_name" and ids(out)[-1] == "phone.main"
+    assert line.dialog.member_no is not None
     return line
+
+
+def welcomed(out) -> bool:
+    """The PIN was right: the name, the dues, the menu."""
+    said = ids(out)
+    return said[0] == "phone.hello_name" and said[-1] == "phone.main" and \
+        any(isinstance(a, PlayText) for a in out)
 
 
 def call_record(store, line):
@@ -179,26 +188,25 @@ def call_record(store, line):
 
 def test_recognised_caller_confirms_with_pin(demo_store):
     line = Line(demo_store, QS001_PHONE)
-    assert ids(line.start()) == ["phone.welcome"]
-    out = line.play()
-    assert ids(out) == ["member.by_phone", "phone.not_me"]
-    assert "张三丰同志" in out[0].text and out[0].values == {"name": "张三丰"}
+    out = line.start()
+    assert ids(out) == ["phone.hello_pin"] and "张三丰" not in texts(out)[0]   # no name yet
     assert line.dialog.state is State.CONFIRM_PIN and line.dialog.member_no is None
     line.play()
-    assert ids(line.press("1234")) == ["phone.menu"]
+    out = line.press("1234")
+    assert welcomed(out) and out[0].values == {"name": "张三丰"}
     assert line.dialog.member_no == "QS001"
     line.hang_up()
     rec = call_record(demo_store, line)
     assert rec["member_no"] == "QS001" and rec["outcome"] == "hung_up"
     assert rec["caller"] == QS001_PHONE
-    assert rec["path"] == ["greeting", "confirm_pin", "pin_ok", "menu"]
+    assert rec["path"] == ["confirm_pin", "pin_ok", "dues", "menu"]
 
 
 def test_not_me_asks_for_the_number(demo_store):
     line = Line(demo_store, QS001_PHONE)
     line.start()
     line.play()
-    assert ids(line.press("*")) == ["ask.member_no"]
+    assert ids(line.press("*")) == ["phone.ask_number"]
     line.play()
     line.press("002#")
     line.play()
@@ -211,28 +219,25 @@ def test_number_without_consent_or_shared_is_not_recognised(demo_store):
     members.update(demo_store, "QS002", phones=["13800000002", QS001_PHONE], actor="t")
     for phone in ("13700000008", QS001_PHONE, "", "anonymous"):
         line = Line(demo_store, phone)
-        line.start()
-        assert ids(line.play()) == ["ask.member_no"], phone
+        assert ids(line.start()) == ["phone.hello"], phone
     consent.withdraw(demo_store, "QS003", "phone_recognition", method="touch")
     line = Line(demo_store, "13800000003")
-    line.start()
-    assert ids(line.play()) == ["ask.member_no"]
+    assert ids(line.start()) == ["phone.hello"]
 
 
 def test_unknown_caller_by_keypad(demo_store):
     line = Line(demo_store)
-    line.start()
-    assert ids(line.play()) == ["ask.member_no"]
+    assert ids(line.start()) == ["phone.hello"]
     line.play()
     assert line.press("00") == []
-    assert ids(line.press("1#")) == ["ask.pin"]
+    assert ids(line.press("1#")) == ["phone.pin"]
     line.play()
     assert line.press("123") == []
-    assert ids(line.press("4")) == ["phone.menu"]
+    assert welcomed(line.press("4"))
     assert line.dialog.member_no == "QS001"
     line.hang_up()
     rec = call_record(demo_store, line)
-    assert rec["path"] == ["greeting", "ask_number", "ask_pin", "pin_ok", "menu"]
+    assert rec["path"] == ["ask_number", "ask_pin", "pin_ok", "dues", "menu"]
     assert rec["member_no"] == "QS001"
 
 
@@ -243,7 +248,7 @@ def test_number_then_silence_counts_as_done(demo_store):
     line.play()
     line.press("004")
     assert line.wait(4.9) == []
-    assert ids(line.wait(0.2)) == ["ask.pin"]
+    assert ids(line.wait(0.2)) == ["phone.pin"]
 
 
 def test_star_clears_a_number(demo_store):
@@ -252,9 +257,9 @@ def test_star_clears_a_number(demo_store):
     line.play()
     line.play()
     line.press("99")
-    assert ids(line.press("*")) == ["ask.member_no"]
+    assert ids(line.press("*")) == ["phone.ask_number"]
     line.play()
-    assert ids(line.press("1#")) == ["ask.pin"]
+    assert ids(line.press("1#")) == ["phone.pin"]
 
 
 def test_number_by_speech(demo_store):
@@ -262,9 +267,9 @@ def test_number_by_speech(demo_store):
     line.start()
     line.play()
     assert "零" in line.dialog.grammar and "九" in line.dialog.grammar
-    assert ids(line.say("零 零 一", confidence=0.3)) == ["not_understood", "ask.member_no"]
+    assert ids(line.say("零 零 一", confidence=0.3)) == ["not_understood", "phone.ask_number"]
     out = line.say("零 零 一")
-    assert isinstance(out[0], StopPlaying) and ids(out) == ["ask.pin"]
+    assert isinstance(out[0], StopPlaying) and ids(out) == ["phone.pin"]
     assert line.dialog.grammar == []            # PINs are not listened for
 
 
@@ -274,7 +279,7 @@ def test_pin_is_keypad_only(demo_store):
     assert demo_store.one("SELECT failed_pins FROM member WHERE member_no = 'QS001'")[
         "failed_pins"] == 0
     line.play()
-    assert ids(line.press("1234")) == ["phone.menu"]
+    assert welcomed(line.press("1234"))
 
 
 def identified_pin_prompt(store) -> Line:
@@ -286,36 +291,11 @@ def identified_pin_prompt(store) -> Line:
     return line
 
 
-def test_wrong_pin_five_times_locks_says_so_and_says_goodbye(demo_store):
-    line = identified_pin_prompt(demo_store)
-    for left in (4, 3, 2, 1):
-        out = line.press("0000")
-        assert ids(out) == ["pin.wrong_left", "ask.pin"]
-        assert out[0].values == {"left": left} and f"{left}次" in out[0].text
-        line.play()
-    out = line.press("0000")
-    assert ids(out) == ["pin.locked", "phone.goodbye"]
-    assert line.dialog.state is State.GOODBYE and not line.hung_up
-    assert line.press("1234") == []                # no barge-in into goodbye
-    assert isinstance(line.play()[-1], HangUp) and line.hung_up
-    assert line.dialog.ended
-    rec = call_record(demo_store, line)
-    assert rec["outcome"] == "locked" and rec["member_no"] is None
-    assert rec["path"][-3:] == ["pin_wrong", "locked", "goodbye"]
-    assert demo_store.one("SELECT locked_until FROM member WHERE member_no = 'QS001'")[
-        "locked_until"]
-    # Calling again while locked: even the right PIN is refused, said, goodbye.
-    line = identified_pin_prompt(demo_store)
-    assert ids(line.press("1234")) == ["pin.locked", "phone.goodbye"]
-    line.play()
-    assert line.hung_up
-
-
 def test_short_pin_with_hash(demo_store):
     line = identified_pin_prompt(demo_store)
-    assert ids(line.press("12#")) == ["pin.short", "ask.pin"]
+    assert ids(line.press("12#")) == ["pin.short", "phone.pin"]
     line.play()
-    assert ids(line.press("1234")) == ["phone.menu"]
+    assert welcomed(line.press("1234"))
 
 
 # -- silence, failures and the staff offer --------------------------------------------------
@@ -323,14 +303,13 @@ def test_short_pin_with_hash(demo_store):
 def test_silence_reprompts_then_offers_a_message_that_is_stored(demo_store):
     line = Line(demo_store)
     line.start()
-    line.play()
     assert line.dialog.deadline is None            # no timer while a prompt plays
     line.play()
     assert line.dialog.deadline == line.t + 5
     assert line.wait(4.9) == []
-    assert ids(line.wait(0.1)) == ["idle", "ask.member_no"]
+    assert ids(line.wait(0.1)) == ["idle", "phone.ask_number"]
     line.play()
-    assert ids(line.wait(5)) == ["idle", "ask.member_no"]
+    assert ids(line.wait(5)) == ["idle", "phone.ask_number"]
     line.play()
     assert ids(line.wait(5)) == ["too_many_tries", "offer.retry"]
     assert line.dialog.state is State.OFFER_STAFF
@@ -360,10 +339,10 @@ def test_offer_one_goes_back_and_silence_ends_with_goodbye(demo_store):
     line.play()
     line.play()
     for _ in range(3):
-        line.press("77#")
+        line.press("#")                              # no number: a failed try
         line.play()
     assert line.dialog.state is State.OFFER_STAFF
-    assert ids(line.press("1")) == ["ask.member_no"]
+    assert ids(line.press("1")) == ["phone.ask_number"]
     line.play()
     for _ in range(3):
         line.wait(5)
@@ -392,15 +371,15 @@ def test_identified_silence_ends_as_no_response(demo_store):
 def test_wrong_keys_and_speech_in_the_menu(demo_store):
     line = identified(demo_store)
     line.play()
-    assert ids(line.press("5")) == ["key.invalid", "phone.menu"]
+    assert ids(line.press("5")) == ["key.invalid", "phone.main"]
     line.play()
-    assert ids(line.say("天气怎么样", confidence=0.9)) == ["not_understood", "phone.menu"]
+    assert ids(line.say("天气怎么样", confidence=0.9)) == ["not_understood", "phone.main"]
     line.play()
     assert ids(line.press("*")) == ["too_many_tries", "offer.retry"]
     line.play()
-    assert ids(line.press("1")) == ["phone.menu"]
+    assert ids(line.press("1")) == ["phone.main"]
     line.play()
-    assert ids(line.say("再听一遍")) == ["phone.menu"]
+    assert ids(line.say("再听一遍")) == ["phone.main"]
 
 
 # -- barge-in ----------------------------------------------------------------------------
@@ -418,7 +397,7 @@ def test_typing_over_the_welcome(demo_store):
     line = Line(demo_store)
     line.start()
     assert line.press("0") == [StopPlaying()]        # stopped, digit kept, no prompt
-    assert ids(line.press("01#")) == ["ask.pin"]
+    assert ids(line.press("01#")) == ["phone.pin"]
 
 
 def test_stale_play_done_is_ignored(demo_store):
@@ -435,10 +414,10 @@ def test_stale_play_done_is_ignored(demo_store):
 def test_dues_status_is_read_from_core(demo_store, number, owing):
     line = identified(demo_store, number)
     out = line.press("1")
-    said = dues.status(demo_store, f"QS{number}").say_zh()
-    assert texts(out)[0] == said
-    assert ("dues.pay_at_kiosk" in ids(out)) is owing
-    assert ids(out)[-1] == "phone.menu" and line.dialog.state is State.MENU
+    said = dues_sentence(dues.status(demo_store, f"QS{number}"))
+    assert texts(out)[0] == said and ("共" in said) is owing
+    assert ("phone.pay_at_kiosk" in ids(out)) is owing
+    assert ids(out)[-1] == "phone.main" and line.dialog.state is State.MENU
 
 
 def test_notices_newest_three(demo_store):
@@ -450,7 +429,7 @@ def test_notices_newest_three(demo_store):
     assert len(read) == 3
     for n, text in zip(newest, read, strict=True):
         assert n["title"] in text and n["posted"] in text
-    assert ids(out)[-1] == "phone.menu"
+    assert ids(out)[-1] == "phone.main"
 
 
 def test_no_notices(store):
@@ -458,9 +437,9 @@ def test_no_notices(store):
     members.add(store, member_no="T1", name="张三", category="student", actor="t")
     pins.set_pin(store, "member", "T1", "1234", actor="t")
     line = identified(store, "1")
-    assert ids(line.press("3")) == ["notices.none", "phone.menu"]
+    assert ids(line.press("3")) == ["notices.none", "phone.main"]
     line.play()
-    assert ids(line.press("2")) == ["lesson.none", "phone.menu"]
+    assert ids(line.press("2")) == ["lesson.none", "phone.main"]
 
 
 # -- lessons -----------------------------------------------------------------------------
@@ -507,7 +486,7 @@ def test_lesson_navigation_writes_one_session_of_listened_seconds(demo_store):
     assert line.press("5") == []                     # other keys: the sentence goes on
     assert line.say("嗯", confidence=0.2) == []       # and so does noise
     out = line.press("0", gap=0.5)                   # 10 s: stop
-    assert isinstance(out[0], StopPlaying) and ids(out) == ["lesson.stopped", "phone.menu"]
+    assert isinstance(out[0], StopPlaying) and ids(out) == ["lesson.stopped", "phone.main"]
     [row] = sessions(demo_store, lesson_id)          # one sitting, saved twice
     assert (row["seconds"], row["completed"]) == (10, 0)
     events = demo_store.all("SELECT payload FROM journal WHERE type = 'study.session' "
@@ -523,7 +502,7 @@ def test_lesson_heard_to_the_end_is_completed(demo_store):
     out = []
     for _ in parts:
         out = line.play(4.0)
-    assert ids(out) == ["lesson.done", "phone.menu"]
+    assert ids(out) == ["lesson.done", "phone.main"]
     [row] = sessions(demo_store, lesson_id)
     assert (row["seconds"], row["completed"]) == (4 * len(parts), 1)
     started = demo_store.now()                       # the fixed clock: time is from events
@@ -553,7 +532,7 @@ def test_lesson_by_speech_and_paused_keys(demo_store):
     assert [a.index for a in out if isinstance(a, PlaySentence)] == [0]
     line.press("#")
     line.play()
-    assert ids(line.press("0")) == ["lesson.stopped", "phone.menu"]
+    assert ids(line.press("0")) == ["lesson.stopped", "phone.main"]
 
 
 def test_choosing_a_lesson_can_go_back(demo_store):
@@ -561,7 +540,7 @@ def test_choosing_a_lesson_can_go_back(demo_store):
     line = identified(demo_store)
     line.press("2")
     assert ids(line.press("9")) == ["lesson.recommended", "lesson.reason", "lesson.choose"]
-    assert ids(line.press("0")) == ["phone.menu"]
+    assert ids(line.press("0")) == ["phone.main"]
     assert line.dialog.state is State.MENU
     assert study.hours(demo_store, "QS001", 2026)["sessions"] == before  # nothing listened
 
@@ -584,7 +563,7 @@ def record_message(line, seconds=3.0):
 def test_identified_member_leaves_a_message(demo_store):
     line = identified(demo_store)
     out = record_message(line)
-    assert ids(out) == ["message.saved", "phone.menu"]
+    assert ids(out) == ["message.saved", "phone.main"]
     [msg] = calls.list_messages(demo_store)
     assert msg["member_no"] == "QS001" and msg["seconds"] == 3.0
     line.hang_up()
@@ -605,7 +584,7 @@ def test_withdrawn_consent_no_message_and_told(demo_store):
     consent.withdraw(demo_store, "QS001", "voice_messages", method="touch")
     line = identified(demo_store)
     out = line.press("0")
-    assert ids(out) == ["message.no_consent", "phone.menu"]
+    assert ids(out) == ["message.no_consent", "phone.main"]
     assert not any(isinstance(a, StartRecording) for a in line.actions)
     assert calls.list_messages(demo_store) == []
     assert not calls.messages_dir(demo_store).exists()
@@ -616,7 +595,7 @@ def test_consent_withdrawn_during_the_call(demo_store):
     to_recording(line)
     consent.withdraw(demo_store, "QS001", "voice_messages", method="staff", witness="S01")
     line.audio(2.0)
-    assert ids(line.press("#")) == ["message.no_consent", "phone.menu"]
+    assert ids(line.press("#")) == ["message.no_consent", "phone.main"]
     assert calls.list_messages(demo_store) == []
 
 
@@ -626,9 +605,9 @@ def test_silent_or_short_recordings_are_not_kept(demo_store):
     for _ in range(4):
         line.t += 0.5
         line.send(AudioIn(b"\x00\x00" * 4000, line.t))
-    assert ids(line.press("#")) == ["message.empty", "phone.menu"]
+    assert ids(line.press("#")) == ["message.empty", "phone.main"]
     line.play()
-    assert ids(record_message(line, seconds=0.5)) == ["message.empty", "phone.menu"]
+    assert ids(record_message(line, seconds=0.5)) == ["message.empty", "phone.main"]
     assert calls.list_messages(demo_store) == []
 
 
@@ -652,7 +631,7 @@ def test_recording_stops_at_the_time_limit(demo_store):
     assert not line.recording
     [msg] = calls.list_messages(demo_store)
     assert msg["seconds"] == 120.0
-    assert ids(line.actions)[-2:] == ["message.saved", "phone.menu"]
+    assert ids(line.actions)[-2:] == ["message.saved", "phone.main"]
 
 
 # -- the end of a call -------------------------------------------------------------------
@@ -671,22 +650,24 @@ def test_every_hang_up_comes_after_a_finished_goodbye(demo_store):
     def locked(line):
         line.start()
         line.play()
-        line.press("001#")
-        line.play()
-        for _ in range(5):
+        for i in range(3):                           # three wrong PINs: goodbye
+            line.press("001#")
+            line.play()
             line.press("0000")
+            if i < 2:
+                line.play()
 
     def silent(line):
         line.start()
-        for _ in range(7):
+        for _ in range(6):
             line.play()
             line.wait(5)
 
     def message(line):
         line.start()
         line.play()
-        for _ in range(3):                           # no such member, three times
-            line.press("999#")
+        for _ in range(3):                           # no number, three times
+            line.press("#")
             line.play()
         record_message(line)
 
@@ -704,7 +685,9 @@ def test_every_hang_up_comes_after_a_finished_goodbye(demo_store):
 
 def test_goodbye_is_hung_up_even_if_the_line_never_reports_it(demo_store):
     line = identified_pin_prompt(demo_store)
-    for _ in range(5):
+    line.press("0000")
+    for _ in range(2):
+        line.press("001#")
         line.press("0000")
     assert line.dialog.state is State.GOODBYE
     assert line.wait(29) == []
@@ -727,7 +710,7 @@ def test_hang_up_in_every_waiting_state_records_the_call(demo_store):
     line.start()
     line.hang_up()
     rec = call_record(demo_store, line)
-    assert rec["path"] == ["greeting"] and rec["outcome"] == "hung_up"
+    assert rec["path"] == ["ask_number"] and rec["outcome"] == "hung_up"
     assert line.send(Digit("1", 9.0)) == [] and line.send(Tick(99.0)) == []
 
 
@@ -782,9 +765,9 @@ def test_phone_prompts_render_through_the_prompt_cache(tmp_path):
 
     cache = PromptCache(tmp_path / "cache", Pyttsx3Engine(), overrides_dir=tmp_path / "ovr",
                         catalogue=PHONE_CATALOGUE)
-    values = {"pin.wrong_left": {"left": 3}, "lesson.reason": {"reason": "支部布置的学习内容"},
+    values = {"phone.hello_name": {"name": "刘桂兰"}, "lesson.reason": {"reason": "支部布置的学习内容"},
               "notices.intro": {"count": 3}}
-    assert cache.text("pin.wrong_left", left=3) == "密码不对，还可以再试3次。"
+    assert cache.text("phone.hello_name", name="刘桂兰") == "刘桂兰同志，您好。"
     for pid in PHONE_PROMPTS:
         audio = cache.pcm(pid, 8000, **values.get(pid, {}))
         seconds = len(audio) / 2 / 8000

@@ -4,7 +4,8 @@ Interface (all the phone line needs; types in ``dialog_types``):
 
     dialog = Dialog(store, rate_hz=8000)        # cheap: reads nothing yet
     actions = dialog.start(caller_number)        # at answer, t = 0.0
-    actions = dialog.handle(event)               # Digit | Phrase | Tick | PlayDone | AudioIn | HungUp
+    actions = dialog.handle(event)               # Digit | Phrase | Tick | PlayDone | Played
+                                                 # | AudioIn | HungUp
     dialog.grammar     phrases the recogniser may listen for now ([] = none)
     dialog.deadline    call time at which a Tick is due (None = no timer running)
     dialog.ended       True once the call is recorded; further events return []
@@ -20,24 +21,32 @@ call), or one call's writes would land inside another's transaction.
 
 Transitions (a key while a prompt plays stops it and acts: barge-in):
 
-    start ─► GREETING ─done/key─► CONFIRM_PIN   (the caller's number is one member's, consented)
-                               └► ASK_NUMBER    (otherwise; also * from CONFIRM_PIN)
-    ASK_NUMBER ─digits #, speech, or digits then silence─► ASK_PIN
-    CONFIRM_PIN / ASK_PIN ─4 digits right─► MENU;  wrong ─► same, "n tries left";
-                                                   locked (core: 5th wrong) ─► GOODBYE
-    MENU ─1─► (dues read) MENU      ─3─► (notices read) MENU      ─9─► MENU (repeated)
-         ─2─► LESSON_CHOOSE ─1─► LESSON ─#─► LESSON_PAUSED ─#─► LESSON
+    start ─► ASK_NUMBER    "连心热线，请输入编号，按井号结束。"
+          └► CONFIRM_PIN   (the caller's number is one consented member's: the PIN only;
+                            * "not me" ─► ASK_NUMBER)
+    ASK_NUMBER ─digits #, speech, or digits then silence─► ASK_PIN (known number or not)
+    CONFIRM_PIN / ASK_PIN ─4 digits (a # after them ends the input)─►
+        right ─► "<name>同志，您好", the dues, MENU
+        wrong number or PIN (one answer) ─► ASK_NUMBER; the 3rd in a call, or a spent
+        budget (core.phone_guard) ─► GOODBYE
+    MENU ─2─► LESSON_CHOOSE ─1─► LESSON ─#─► LESSON_PAUSED ─#─► LESSON
                             ─2─► next recommendation    LESSON ─*─► previous sentence
                             ─0─► MENU                   LESSON/PAUSED ─0/last sentence─► MENU
+         ─3─► (notices read) MENU   ─9─► MENU (repeated)   ─1─► (dues read again) MENU
          ─0─► MESSAGE_ASK ─tone done─► RECORDING ─#/time limit─► MENU (or GOODBYE if unknown)
     any asking state ─3 failures (5 s silence, wrong key, not understood)─► OFFER_STAFF
     OFFER_STAFF ─0─► MESSAGE_ASK   ─1─► back where it failed   ─3 failures─► GOODBYE
     GOODBYE ─PlayDone─► HangUp, ENDED          caller hangs up anywhere ─► ENDED
 
+The timeline (``dialog_timeline``): the line reports each play's start and end
+(``Played``); keys and phrases are noted as they come; all of it is kept with the call
+record, PIN digits masked.
+
 Rules for older callers (from IVR usability research): at most 4 choices a menu (9 "repeat" is always
 there, like the kiosk's bar), depth ≤ 3, reprompt after 5 s of silence, staff offered after
-3 failed tries, never a hang-up without goodbye. Wrong PINs are counted by core (5 lock),
-not by the 3-try rule. PINs are taken by keypad only: a PIN said aloud can be overheard.
+3 failed tries, never a hang-up without goodbye. Wrong numbers and PINs are counted by
+``dialog_identify`` and ``core.phone_guard``, not by the 3-try rule. PINs are taken by
+keypad only: a PIN said aloud can be overheard.
 """
 
 from __future__ import annotations
@@ -47,13 +56,14 @@ import re
 import uuid
 from datetime import timedelta
 
-from core import calls, dues, notices
+from core import calls
 from core.clock import iso
-from core.errors import LianxinError
 
 from .dialog_identify import IdentifySteps
 from .dialog_lesson import LESSON_STATES, LessonSteps
+from .dialog_menu import MenuSteps
 from .dialog_message import MessageSteps
+from .dialog_timeline import Timeline
 from .dialog_types import (
     PLAYS,
     Action,
@@ -64,6 +74,7 @@ from .dialog_types import (
     HungUp,
     Phrase,
     PlayDone,
+    Played,
     PlayPrompt,
     PlaySentence,
     PlayText,
@@ -79,7 +90,8 @@ from .phone_prompts import PHONE_CATALOGUE
 # The whole vocabulary is importable from here: ``from voice.dialog import Dialog, Digit, ...``.
 __all__ = [
     "PLAYS", "Action", "AudioIn", "Dialog", "Digit", "Event", "HangUp", "HungUp", "Phrase",
-    "PlayDone", "PlayPrompt", "PlaySentence", "PlayText", "PlayTone", "StartRecording", "State",
+    "PlayDone", "PlayPrompt", "PlaySentence", "PlayText", "PlayTone", "Played", "StartRecording",
+    "State",
     "StopPlaying", "StopRecording", "Tick", "spoken_digits",
 ]
 
@@ -92,13 +104,12 @@ MIN_CONFIDENCE = 0.6
 
 ASKING = frozenset({State.CONFIRM_PIN, State.ASK_NUMBER, State.ASK_PIN, State.MENU,
                     State.LESSON_CHOOSE, State.LESSON_PAUSED, State.OFFER_STAFF})
-_READING = frozenset({State.LESSON, State.LESSON_PAUSED})
 _DIGIT_WORDS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2",
                 "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 GRAMMARS: dict[State, dict[str, str]] = {
     State.CONFIRM_PIN: {"不是本人": "*", "不是我": "*"},
     State.MENU: {"党费": "1", "查党费": "1", "学习": "2", "听课": "2", "通知": "3",
-                 "留言": "0", "工作人员": "0", "再听一遍": "9"},
+                 "留言": "0", "工作人员": "0", "重听": "9", "再听一遍": "9"},
     State.LESSON_CHOOSE: {"听这一课": "1", "好": "1", "换一课": "2", "返回": "0",
                           "主菜单": "0", "再听一遍": "9"},
     State.LESSON: {"上一句": "*", "暂停": "#", "停止": "0"},
@@ -115,7 +126,7 @@ def spoken_digits(text: str) -> str | None:
     return "".join(_DIGIT_WORDS[c] for c in words)
 
 
-class Dialog(IdentifySteps, LessonSteps, MessageSteps):
+class Dialog(IdentifySteps, MenuSteps, LessonSteps, MessageSteps):
     """One call. See the module docstring for the interface and the transitions; the
     steps of identification, lessons and messages live in their own modules (mixins)."""
 
@@ -140,7 +151,12 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
         self._wall0 = None
         self._failures = 0
         self._digits = ""
-        self._candidate: dict | None = None   # {"member_no", "name"} being identified
+        self._candidate: dict | None = None   # {"digits"} typed or {"member_no"} by phone
+        self._greeted = False
+        self._wrong_ids = 0                   # wrong number-or-PIN tries in this call
+        self._hash_ends_pin_until: float | None = None
+        self.timeline = Timeline()
+        self._text_kind: dict[int, str] = {}  # seq of a PlayText -> what it says ("dues", ...)
         self._offer_from: State | None = None
         self._goodbye_at: float | None = None
         self._recs: list = []
@@ -167,11 +183,11 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
             raise RuntimeError("Dialog.start called twice")
         self.caller = str(caller or "")
         self._t = self._t0 = t
+        self.timeline.t0 = t
         self._wall0 = self.store.now()
         self._out = []
-        self._enter(State.GREETING, announce=False)
-        self._say("phone.welcome")
-        return self._out
+        self._identify()
+        return self._noted(self._out)
 
     def handle(self, event) -> list:
         if not isinstance(event, Event):
@@ -190,7 +206,13 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
             log.exception("phone dialog %s failed in state %s", self.call_id,
                           getattr(self.state, "value", self.state))
             self._fail_safe(hung_up=isinstance(event, HungUp))
-        return self._out
+        return self._noted(self._out)
+
+    def _noted(self, actions: list) -> list:
+        for a in actions:
+            if isinstance(a, PLAYS):
+                self.timeline.queued(a, self._text_kind.get(a.seq))
+        return actions
 
     # -- dispatch -----------------------------------------------------------------------
 
@@ -201,6 +223,8 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
             if e.seq == self._pending:
                 self._pending = None
                 self._on_done(e.seq)
+        elif isinstance(e, Played):
+            self.timeline.played(e.seq, e.start, e.end, e.cut)
         elif isinstance(e, Tick):
             self._on_tick()
         elif isinstance(e, AudioIn):
@@ -209,10 +233,19 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
         elif isinstance(e, Digit):
             if len(e.key) != 1 or e.key not in "0123456789*#":
                 return
+            self.timeline.key(e.t, e.key, secret=self._pin_asked)
+            if self._hash_ends_pin(e.key):
+                return  # "1234#": the # only ended the PIN
             self.deadline = None
             self._on_key(e.key)
         elif isinstance(e, Phrase):
+            self.timeline.phrase(e.t, e.text, e.confidence,
+                                 secret=self._pin_asked and bool(spoken_digits(e.text)))
             self._on_phrase(e)
+
+    @property
+    def _pin_asked(self) -> bool:
+        return self.state in (State.CONFIRM_PIN, State.ASK_PIN)
 
     def _on_key(self, key: str) -> None:
         handler = getattr(self, f"_key_{self.state.value}", None)
@@ -220,8 +253,8 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
             handler(key)
 
     def _on_phrase(self, e: Phrase) -> None:
-        if self.state in (State.GREETING, State.MESSAGE_ASK, State.RECORDING, State.GOODBYE):
-            return  # the caller's own message, or talk over the welcome: not commands
+        if self.state in (State.MESSAGE_ASK, State.RECORDING, State.GOODBYE):
+            return  # the caller's own message, or talk over the goodbye: not commands
         text = re.sub(r"\s+", "", e.text or "")
         confident = e.confidence >= self.min_confidence
         self.deadline = None
@@ -239,9 +272,7 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
             self._fail("not_understood")
 
     def _on_done(self, seq: int) -> None:
-        if self.state is State.GREETING:
-            self._identify()
-        elif self.state is State.LESSON:
+        if self.state is State.LESSON:
             if self._lesson["reading"]:
                 self._account()
                 self._lesson["index"] += 1
@@ -280,8 +311,10 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
         text = self.catalogue[prompt_id].format(**values)
         self._out.append(PlayPrompt(self._next_seq(), prompt_id, text, dict(values)))
 
-    def _text(self, text: str) -> None:
-        self._out.append(PlayText(self._next_seq(), text))
+    def _text(self, text: str, kind: str = "text") -> None:
+        seq = self._next_seq()
+        self._text_kind[seq] = kind
+        self._out.append(PlayText(seq, text))
 
     def _stop(self) -> None:
         """Barge-in: stop whatever plays (and count the listening it cut short)."""
@@ -307,15 +340,10 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
     def _ask(self) -> None:
         """The current state's question (on entry, and again after silence or a mistake)."""
         s = self.state
-        if s is State.CONFIRM_PIN:
-            self._say("member.by_phone", name=self._candidate["name"])
-            self._say("phone.not_me")
-        elif s is State.ASK_NUMBER:
-            self._say("ask.member_no")
-        elif s is State.ASK_PIN:
-            self._say("ask.pin")
+        if s in (State.ASK_NUMBER, State.CONFIRM_PIN, State.ASK_PIN):
+            self._ask_identify(s)
         elif s is State.MENU:
-            self._say("phone.menu")
+            self._say("phone.main")
         elif s is State.LESSON_CHOOSE:
             rec = self._recs[self._rec_i]
             self._say("lesson.recommended", title=rec.title)
@@ -364,63 +392,6 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
         self._out.append(HangUp())
         self._end(self.outcome)
 
-    # -- main menu ----------------------------------------------------------------------
-
-    def _key_menu(self, key: str) -> None:
-        self._stop()
-        if key == "1":
-            self._dues()
-        elif key == "2":
-            self._choose_lesson()
-        elif key == "3":
-            self._notices()
-        elif key == "0":
-            self._message()
-        elif key == "9":
-            self._mark("repeat")
-            self._enter(State.MENU)
-        else:
-            self._fail("key.invalid")
-
-    def _dues(self) -> None:
-        self._mark("dues")
-        try:
-            status = dues.status(self.store, self.member_no)
-        except LianxinError as e:
-            self._text(e.zh)
-        else:
-            self._text(status.say_zh())
-            if status.months_owed:
-                self._say("dues.pay_at_kiosk")
-        self._enter(State.MENU)
-
-    def _notices(self) -> None:
-        self._mark("notices")
-        found = notices.recent(self.store, limit=3)
-        if not found:
-            self._say("notices.none")
-        else:
-            self._say("notices.intro", count=len(found))
-            for n in found:
-                self._text(f"{n['posted'][:10]}，{n['title']}。{n['body']}")
-        self._enter(State.MENU)
-
-    # -- staff offer --------------------------------------------------------------------
-
-    def _key_offer_staff(self, key: str) -> None:
-        self._stop()
-        if key == "0":
-            self._message()
-        elif key == "1":
-            back = self._offer_from
-            if back in _READING or back is None:
-                back = State.MENU if self.member_no else State.ASK_NUMBER
-            self._enter(back)
-        elif key == "9":
-            self._ask()
-        else:
-            self._fail("key.invalid")
-
     # -- the end ------------------------------------------------------------------------
 
     def _end(self, outcome: str) -> None:
@@ -434,7 +405,8 @@ class Dialog(IdentifySteps, LessonSteps, MessageSteps):
             self.record = calls.record_call(
                 self.store, call_id=self.call_id, caller=self.caller,
                 started_at=iso(self._wall0), ended_at=iso(ended), member_no=self.member_no,
-                path=self.path, outcome=outcome, actor=f"phone:{self.call_id}")
+                path=self.path, outcome=outcome, actor=f"phone:{self.call_id}",
+                timeline=self.timeline.ordered())
         except Exception:
             log.exception("call %s could not be recorded", self.call_id)
 

@@ -11,6 +11,10 @@ plays in order; when its queue runs empty it sends ``PlayDone(seq=<last seq it p
 ``StopPlaying`` drops the current play and the queue at once, and no ``PlayDone`` is owed
 for what it dropped (a late one is harmless: the dialog ignores a ``seq`` it no longer waits
 for).
+
+What was heard. For every play that began, the line also sends ``Played(seq, start, end,
+cut)`` (before that play's PlayDone, and before HungUp for one the hang-up cut); the dialog
+keeps them in the call's timeline.
 """
 
 from __future__ import annotations
@@ -20,17 +24,16 @@ from enum import Enum
 
 __all__ = [
     "Action", "AudioIn", "Digit", "Event", "HangUp", "HungUp", "PLAYS", "PlayDone", "PlayPrompt",
-    "PlaySentence", "PlayText", "PlayTone", "Phrase", "StartRecording", "State", "StopPlaying",
-    "StopRecording", "Tick",
+    "PlaySentence", "PlayText", "PlayTone", "Played", "Phrase", "StartRecording", "State",
+    "StopPlaying", "StopRecording", "Tick",
 ]
 
 
 class State(str, Enum):  # noqa: UP042 - values compare and serialise as plain strings
-    GREETING = "greeting"            # welcome playing; a key skips it
-    CONFIRM_PIN = "confirm_pin"      # caller's number is one member's: PIN, or * "not me"
     ASK_NUMBER = "ask_number"        # member number by keypad (ends with #) or speech
+    CONFIRM_PIN = "confirm_pin"      # caller's number is one member's: PIN, or * "not me"
     ASK_PIN = "ask_pin"              # the 4-digit PIN for the number given
-    MENU = "menu"                    # 1 dues, 2 lesson, 3 notices, 0 message, 9 repeat
+    MENU = "menu"                    # 2 lesson, 3 notices, 0 message, 9 repeat; 1 dues again
     LESSON_CHOOSE = "lesson_choose"  # recommendation read: 1 listen, 2 another, 0 back
     LESSON = "lesson"                # sentences read one by one: * back, # pause, 0 stop
     LESSON_PAUSED = "lesson_paused"  # # resume, * back and resume, 0 stop
@@ -72,6 +75,18 @@ class PlayDone:
 
 
 @dataclass(frozen=True)
+class Played:
+    """What the caller heard of one play: from ``start`` to ``end`` (call time), ``cut``
+    when a StopPlaying or the hang-up ended it early. One per play that began; a play
+    dropped from the queue before it began gets none. Sent before that play's PlayDone."""
+    seq: int
+    start: float
+    end: float
+    cut: bool
+    t: float
+
+
+@dataclass(frozen=True)
 class AudioIn:
     """Caller audio, 16-bit little-endian mono PCM at the dialog's ``rate_hz``. Only kept
     between ``StartRecording`` and ``StopRecording``; the line may send it at any time."""
@@ -85,7 +100,7 @@ class HungUp:
     t: float
 
 
-Event = Digit | Phrase | Tick | PlayDone | AudioIn | HungUp
+Event = Digit | Phrase | Tick | PlayDone | Played | AudioIn | HungUp
 
 
 # -- actions: what the dialog asks the line to do, in order --------------------------------

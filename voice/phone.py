@@ -16,6 +16,10 @@ Start/StopRecording, HangUp). This module is the only place the two meet:
   and a speech engine is installed, the caller's audio goes to a recogniser in a worker
   thread; only a phrase that passed ``asr.verify`` becomes a ``Phrase`` event.
 * ``PlayDone(seq)`` is sent when the playback queue runs empty; ``Tick`` every 250 ms.
+* What the caller heard: for every play that began, ``Played(seq, start, end, cut)`` —
+  it starts when it is handed to the call (or when the one before it ends) and ends when
+  its last frame has gone out, or when a StopPlaying or the hang-up cuts it. The dialog
+  keeps these in the call's timeline (``voice.dialog_timeline``).
 * The dialog runs on one worker thread shared by all calls (``handle`` may take ~0.1 s: an
   argon2 PIN check, a store write), never on the event loop, which must stay free for the
   20 ms RTP clock. One thread keeps the store's use serial.
@@ -30,6 +34,7 @@ import contextlib
 import logging
 import math
 from array import array
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -91,6 +96,8 @@ class _CallRun:
         self.pending_synth: dict[str, asyncio.Future] = {}
         self.asr_queue: asyncio.Queue | None = None
         self.first_audio_at: float | None = None     # when the first prompt was queued
+        self.plays: deque[list] = deque()            # [seq, start or None]: the call's queue
+        self.heard: list[dt.Played] = []             # Played events owed to the dialog
 
     def now(self) -> float:
         return self.loop.time() - self.t0
@@ -116,6 +123,8 @@ class _CallRun:
                     continue
                 if kind == "hangup":
                     if value != "local":
+                        self.cut()
+                        await self.apply([])
                         await self.in_dialog_thread(self.dialog.handle, dt.HungUp(self.now()))
                     break
                 await self.event(kind, value)
@@ -144,6 +153,8 @@ class _CallRun:
         elif kind == "phrase":
             await self.send(dt.Phrase(value.phrase, value.confidence, self.now()))
         elif kind == "played":
+            self.finished(value)
+            await self.apply([])
             if not call.playing and isinstance(value, int):
                 await self.send(dt.PlayDone(value, self.now()))
         elif kind == "audio":
@@ -157,10 +168,33 @@ class _CallRun:
         g = g() if callable(g) else g
         return list(g or [])
 
+    def finished(self, seq) -> None:
+        """The call sent the last frame of play ``seq``: it was heard whole."""
+        now = self.now()
+        if seq not in [p[0] for p in self.plays]:
+            return  # a play already cut (its last frame went out as it was stopped)
+        while self.plays:
+            head, start = self.plays.popleft()
+            if head == seq:
+                self.heard.append(dt.Played(seq, now if start is None else start, now, False,
+                                            now))
+                break
+        if self.plays:
+            self.plays[0][1] = now
+
+    def cut(self) -> None:
+        """Whatever plays now stops here (barge-in, hang-up); what was queued was never heard."""
+        now = self.now()
+        if self.plays and self.plays[0][1] is not None:
+            seq, start = self.plays[0]
+            self.heard.append(dt.Played(seq, start, now, True, now))
+        self.plays.clear()
+
     async def apply(self, actions) -> None:
         for action in actions or ():
             if isinstance(action, dt.StopPlaying):
                 self.call.stop_playing()
+                self.cut()
             elif isinstance(action, dt.StartRecording):
                 self.recording = True
             elif isinstance(action, dt.StopRecording):
@@ -172,8 +206,11 @@ class _CallRun:
                 if self.first_audio_at is None:
                     self.first_audio_at = self.loop.time()
                 self.call.play(pcm, action.seq)
+                self.plays.append([action.seq, None if self.plays else self.now()])
             else:
                 log.warning("call %s: unknown action %r ignored", self.call.call_id, action)
+        while self.heard:
+            await self.send(self.heard.pop(0))
 
     async def audio_for(self, action) -> bytes:
         if isinstance(action, dt.PlayPrompt):

@@ -18,10 +18,22 @@ from .prompts import CATALOGUE
 __all__ = ["PHONE_CATALOGUE", "PHONE_PROMPTS"]
 
 PHONE_PROMPTS: dict[str, str] = {
-    "phone.not_me": "如果不是您本人，请按星号键。",
+    # Identification: short (a patient caller hears the dues amount within 20 s of answer),
+    # and nothing personal before the PIN.
+    "phone.hello": "连心热线，请输入编号，按井号结束。",
+    "phone.ask_number": "请输入党员编号，按井号结束。",
+    "phone.hello_pin": "连心热线，请输入密码。不是本人请按星号。",
+    "phone.pin_or_not_me": "请输入密码，不是本人请按星号。",
+    "phone.pin": "请输入密码。",
+    "id.wrong": "编号或者密码不对。",
+    "id.too_many": "输错太多次了。需要帮助，请找支部工作人员。",
+    "id.spent": "今天电话里输错太多次，请明天再打，或者找工作人员。",
+    # Once the PIN was right: the name, then the dues (dialog_menu), then the menu (≤ 8 s).
+    "phone.hello_name": "{name}同志，您好。",
+    "phone.pay_at_kiosk": "交党费请到村里的服务终端。",
+    "phone.main": "听课按2，通知按3，留言按0，重听按9。",
     "phone.error": "系统出了点问题，请稍后再打，或者找支部工作人员。",
     "key.invalid": "这个按键没有对应的选项。",
-    "pin.wrong_left": "密码不对，还可以再试{left}次。",
     "pin.short": "密码是四位数字，请重新输入。",
     "pin.by_keypad": "为了安全，密码请用电话按键输入。",
     "lesson.reason": "推荐的原因是：{reason}。",
