@@ -1,4 +1,4 @@
-"""Staff mode: behind a staff PIN (the confirm screens), entered from the bar's 工作人员.
+"""Staff mode: behind a staff PIN (the confirm screens), entered by holding home's title.
 
     staff           the menu: 找党员 · 今日收款 · 欠费名单 · 留言 · 终端状态 · 退出
     staff_takings   today's takings with the total (core.dues.takings); 打印日报
