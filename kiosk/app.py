@@ -185,10 +185,10 @@ class KioskApp(App):
                 continue
             self._show(name, kwargs, remember=False)
             return
-        if self.member and self.staff is None:
-            self.home()                      # the member's visit goes on
+        if self.staff is None:
+            self.home()                      # the visit (if any) goes on
         else:
-            self.end_visit()                 # staff mode (or nobody): over
+            self.end_visit()                 # staff mode: over
 
     def home(self) -> None:
         """Home with the visit still going (办别的事, 上一页 from the first screen)."""
@@ -210,6 +210,11 @@ class KioskApp(App):
         # Screens of later issues (study, dues) fall back to the member's own status page.
         self.pending = ""
         self.show(then if then in REGISTRY else "status")
+
+    def personalised(self) -> bool:
+        """Anything of this visit to forget: a member, staff, or volume / text size changed."""
+        return bool(self.member) or self.staff is not None or \
+            self.text_scale != theme.TEXT_SCALES[0] or self.volume != DEFAULT_VOLUME
 
     def end_visit(self) -> None:
         """完成 / 回首页 / idle: the visit ends. The member is forgotten (nothing personal

@@ -172,3 +172,17 @@ def test_quiz_result_offers_next_lesson_and_home(app, said):
     assert study.lesson(app.store, app.current.sitting.lesson["lesson_id"])
     tap(app, "回首页")
     assert not app.member
+
+
+def test_text_size_chosen_before_login_survives_back_but_not_idle(kiosk, said):
+    """字大 pressed before the PIN stays when 返回上页 reaches home (no surprise), and the
+    idle watch still clears it for the next person (home is watched while it differs)."""
+    app = kiosk(idle=(60, 60))
+    tap(app, "交党费")
+    tap(app, "字大")
+    tap(app, "返回上页")
+    assert app.manager.current == "home" and app.text_scale == theme.TEXT_SCALES[1]
+    app.idle.ask_after = app.idle.home_after = 0.2
+    app.idle.poke()
+    run_until(lambda: app.text_scale == theme.TEXT_SCALES[0], timeout=10)
+    assert app.manager.current == "home" and app.volume == DEFAULT_VOLUME

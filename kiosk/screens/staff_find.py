@@ -157,6 +157,7 @@ class StaffFoundScreen(StaffScreen):
         pages = max(1, -(-len(found) // NAMES_PER_PAGE))
         self.page = page % pages
         self.shown = found[self.page * NAMES_PER_PAGE:(self.page + 1) * NAMES_PER_PAGE]
+        self.found_n = len(found)
         self.title = f"找到{len(found)}位党员"
         self.body = "\n".join(f"{r['name']}（{r['member_no']}）" for r in self.shown)
         buttons = [(r["name"], "", lambda r=r: self.app.show("staff_member", member_no=r["member_no"]))
@@ -168,7 +169,7 @@ class StaffFoundScreen(StaffScreen):
         self.set_choices(buttons)
 
     def speech(self) -> str:
-        return f"找到{len(self.shown)}位，请点名字。"
+        return f"找到{self.found_n}位，请点名字。"
 
     def more(self) -> str:
         return "，".join(r["name"] for r in self.shown) + "。"
