@@ -104,3 +104,22 @@ def test_screenshots_every_screen_every_size(app, tmp_path):
         assert img.read_pixel(2, h - 3)[2] < 0.3
         assert min(img.read_pixel(w // 2, 2)[:3]) > 0.9
 
+
+
+def test_every_lesson_and_notice_prompt_is_short(app, demo_store):
+    """The audit samples one lesson and one notice; the prompts that vary with content
+    (the title) stay <= 8 s for every one the demo branch has (real espeak-ng)."""
+    from core import members, notices, study
+
+    timer = audit.PromptTimer()
+    m = members.list_all(demo_store)[0]
+    app.member = {"member_no": m["member_no"], "name": m["name"]}
+    said = {}
+    for row in study.lessons(demo_store):
+        screen = app.show("lesson", lesson_id=row["lesson_id"])
+        said[screen.prompt_text()] = timer(screen.prompt_text())
+    for n in range(len(notices.recent(demo_store))):
+        screen = app.show("notices", number=n)
+        said[screen.prompt_text()] = timer(screen.prompt_text())
+    assert len(said) >= 5
+    assert all(0.5 < s <= audit.PROMPT_MAX_S for s in said.values()), said
