@@ -29,7 +29,7 @@ kivy_ready()
 from core import members, notices, study  # noqa: E402
 from kiosk import drive  # noqa: E402
 from kiosk import usability as audit  # noqa: E402
-from kiosk.screens.lesson import END_WITH_QUIZ  # noqa: E402
+from kiosk.screens.lesson import END_SKIPPED, END_WITH_QUIZ  # noqa: E402
 from kiosk.screens.study_reading import MARKER, NO_START, break_lines  # noqa: E402
 from voice.speech_text import sentences  # noqa: E402
 
@@ -182,6 +182,8 @@ def test_skimming_is_not_studying_but_reading_is(app, said, demo_store):
     tap(app, "暂停")
     while not reader.at_end():                 # 下一句 through it all, no time passing
         tap(app, "下一句")
+    tap(app, "下一句")                           # at the end: not said to be 读完了
+    assert said[-1] == reader.message == END_SKIPPED
     tap(app, "做题")
     assert sessions(demo_store, lesson_id)[0]["completed"] == 0
     tap(app, "回首页")

@@ -34,6 +34,7 @@ END_WITH_QUIZ = "这一课读完了。请点做题，做几道题。"
 END_NO_QUIZ = "这一课读完了。请点学完了。"
 DONE_SHARE = 0.8                 # of the sentences, read or heard, for 学完
 DONE_SHARE_ZH = "读完八成，才算学完。"
+END_SKIPPED = "读到最后一句了，可是跳过的太多。" + DONE_SHARE_ZH + "可以点上一句，再听一听。"
 READ_S_PER_CHAR = 0.15           # on screen this long per character counts as read
 
 
@@ -98,6 +99,9 @@ class LessonScreen(ReadAloud, KioskScreen):
     def reached_end(self) -> None:
         if self.sitting is not None:
             self.sitting.save(completed=self.studied())
+        if not self.studied():
+            self.tell(END_SKIPPED)
+            return
         self.tell(END_WITH_QUIZ if self.has_quiz else END_NO_QUIZ)
 
     def finish(self) -> None:
