@@ -12,10 +12,16 @@ speech model is configured (None: speech input off). Either may have ``start(app
 ``volume``, the listener the microphone). The domain is called from here and the screens;
 it never touches widgets.
 
+One visit, one login: once a member has given their PIN, the personal screens (学习,
+交党费, 我的情况, and 支部通知) move between each other without asking again, and home
+greets the member by name with a 完成 button. The visit ends (``end_visit``) with 完成,
+the bar's 回首页 or the idle timeout: the member is forgotten, every screen opened since is
+cleared, and volume and text size go back to the defaults for the next person.
+
 上一页 (the bar's back button, ``go_back``) returns to the screen shown before, with the
 arguments it was shown with; steps that must not be replayed (``NO_RETURN``: a PIN, a
-staff confirmation, a receipt that would print again) are skipped, and going back to home
-is 回首页.
+staff confirmation, a receipt that would print again) are skipped, and going back past
+the first screen lands on home with the visit still going (``home``).
 
 Run for real with ``KioskApp(store, speak=...).run()``; tests and the audit call
 :meth:`attach` instead, which builds the same tree into Kivy's window without entering
@@ -46,6 +52,7 @@ NO_RETURN = frozenset({"pin", "confirm", "confirm_pin", "override", "clockdate",
                        "quiz", "quiz_result"})
 IDENTIFY = frozenset({"who", "names", "number"})
 HISTORY_MAX = 40
+DEFAULT_VOLUME = 3
 
 
 def load_rules() -> None:
@@ -61,10 +68,11 @@ def load_rules() -> None:
 
 class KioskApp(App):
     text_scale = NumericProperty(theme.TEXT_SCALES[0])
-    volume = NumericProperty(3)                # 1..theme.VOLUME_LEVELS
+    volume = NumericProperty(DEFAULT_VOLUME)   # 1..theme.VOLUME_LEVELS
     member = DictProperty({})                  # {} when nobody has identified
     last_said = StringProperty("")
     can_go_back = BooleanProperty(False)       # False on home: the bar says 已在首页
+    staff_hold_s = 3.0                         # hold home's title this long: staff login
 
     def __init__(self, store, *, speak: Callable[[str], None], listen=None,
                  idle: tuple[float, float] = (60.0, 30.0), **kwargs):
@@ -83,20 +91,16 @@ class KioskApp(App):
 
     # -- building ---------------------------------------------------------------------
     def build(self):
-        from .widgets import Bar, BarButton
+        from .widgets import Bar
 
         load_rules()
         root = BoxLayout(orientation="vertical")
         self.manager = ScreenManager(transition=NoTransition())
         root.add_widget(self.manager)
-        bar = Bar()
-        # Staff mode's door: the same place on every screen, so staff always find it, but
-        # in the bar rather than among home's choices, so members still see five (and it
-        # asks for a staff PIN first; a member who presses it hears it is for staff).
-        staff = BarButton(text="工作人员", spoken="工作人员专用")
-        staff.bind(on_release=lambda _b: self.staff_entry())
-        bar.add_widget(staff)
-        root.add_widget(bar)
+        # Staff mode's door is not in the bar: pressing and holding home's title for
+        # STAFF_HOLD_S opens it (screens/home.py), so the one thing a member in need finds
+        # is the red 呼叫工作人员, and no member opens the staff login by a slip.
+        root.add_widget(Bar())
         return root
 
     def on_start(self):
@@ -181,7 +185,14 @@ class KioskApp(App):
                 continue
             self._show(name, kwargs, remember=False)
             return
-        self.go_home()
+        if self.staff is None:
+            self.home()                      # the visit (if any) goes on
+        else:
+            self.end_visit()                 # staff mode: over
+
+    def home(self) -> None:
+        """Home with the visit still going (办别的事, 上一页 from the first screen)."""
+        self.show("home")
 
     def ask_member(self, then: str) -> None:
         """Personal screens start here: who are you, then the PIN, then ``then``."""
@@ -200,8 +211,17 @@ class KioskApp(App):
         self.pending = ""
         self.show(then if then in REGISTRY else "status")
 
-    def go_home(self) -> None:
-        """回首页: forget the member (nothing personal stays on screen) and go home."""
+    def personalised(self) -> bool:
+        """Anything of this visit to forget: a member, staff, or volume / text size changed."""
+        return bool(self.member) or self.staff is not None or \
+            self.text_scale != theme.TEXT_SCALES[0] or self.volume != DEFAULT_VOLUME
+
+    def end_visit(self) -> None:
+        """完成 / 回首页 / idle: the visit ends. The member is forgotten (nothing personal
+        stays on screen) and volume and text size go back to the defaults, so nothing of
+        one member carries to the next; then home."""
+        self.text_scale = theme.TEXT_SCALES[0]
+        self.volume = DEFAULT_VOLUME
         self.member = {}
         self.pending = ""
         self.staff = None
@@ -213,13 +233,20 @@ class KioskApp(App):
         self._opened = set()
         self.show("home")
 
+    go_home = end_visit          # the bar's 回首页 and the idle watch
+
     def staff_entry(self) -> None:
-        """工作人员: the staff menu, after a staff PIN (the member, if any, is forgotten)."""
+        """工作人员: the staff menu, after a staff PIN. A member's visit ends only once a
+        staff PIN was accepted (``staff_in``): pressed by mistake, 返回 goes back."""
         if self.staff is not None:
             self.show("staff")
             return
-        self.member = {}
         self.show("confirm", job=None)
+
+    def staff_in(self, confirmation) -> None:
+        self.member = {}
+        self.staff = confirmation
+        self.show("staff")
 
     # -- speech and the bar -----------------------------------------------------------
     def say(self, text: str) -> None:

@@ -81,6 +81,24 @@ def tap_at(x: float, y: float) -> None:
     settle()
 
 
+def hold(widget, seconds: float) -> None:
+    """A finger down on ``widget``'s centre, kept there ``seconds`` (Kivy's clock runs),
+    then up."""
+    import time
+
+    x, y = window_pos(widget, *widget.center)
+    pos = (x / (Window.width - 1), y / (Window.height - 1))
+    touch = _Touch("lianxin", next(_touch_ids), pos)
+    EventLoop.post_dispatch_input("begin", touch)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        settle(1)
+        time.sleep(0.01)
+    touch.move(pos)
+    EventLoop.post_dispatch_input("end", touch)
+    settle()
+
+
 def window_pos(widget, x: float | None = None, y: float | None = None) -> tuple[float, float]:
     """A point given in the coordinates the widget's ``pos`` lives in (default: its corner),
     in window coordinates. (``to_window`` with ``initial=True`` skips the widget's own

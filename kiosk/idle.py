@@ -4,12 +4,14 @@ After ``ask_after`` seconds (60) without a touch anywhere on the window, the kio
 and shows "您还在吗？请摸一下屏幕。" on the current screen's message line. A touch puts
 everything back as it was (the question is taken off the screen) and starts counting
 again. After ``home_after`` seconds more (30) it says it is going home, then goes home the
-way 回首页 does (``KioskApp.go_home``): the member is forgotten and every screen is
+way 回首页 does (``KioskApp.end_visit``): the member is forgotten, every screen is
 cleared through its ``setup()`` — the lesson reader and the quiz save the member's
-progress before they forget it. Something is said before anything on screen changes.
+progress before they forget it — and volume and text size go back to the defaults.
+Something is said before anything on screen changes.
 
-Nothing is watched on the home screen when nobody has identified: there is nothing
-personal to clear. Screens that keep the member busy without touches (a lesson read
+Nothing is watched on the home screen when there is nothing of a visit to clear
+(``KioskApp.personalised``: nobody identified, no staff, volume and text size as they
+start). Screens that keep the member busy without touches (a lesson read
 aloud) call :meth:`IdleWatch.poke`.
 
 Timers run on Kivy's ``Clock``; the timeouts are constructor arguments, so tests use a
@@ -69,7 +71,8 @@ class IdleWatch:
 
     def _guarding(self) -> bool:
         screen = self._screen()
-        return screen is not None and (bool(self.app.member) or screen.name != "home")
+        personal = getattr(self.app, "personalised", lambda: bool(self.app.member))()
+        return screen is not None and (personal or screen.name != "home")
 
     def _schedule(self, callback, seconds: float) -> None:
         from kivy.clock import Clock

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.clock import CST, month_zh
-from core.money import fen_to_yuan
+from core.money import fen_to_yuan, fen_zh
 
 ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
 INIT = ESC + b"@"                      # reset modes, clear the buffer
@@ -124,14 +124,20 @@ class Doc:
         return bytes(self.buf)
 
 
-def receipt_lines(r) -> list[tuple[str, str]]:
-    """(label, value) rows of a receipt (a ``core.dues.Receipt``), shared by the screen."""
+def receipt_lines(r, *, screen: bool = False) -> list[tuple[str, str]]:
+    """(label, value) rows of a receipt (a ``core.dues.Receipt``), shared by the screen.
+    On the screen (``screen``) an amount has one form, the one said ("9角"); the paper
+    keeps yuan with two decimals and the capital form."""
     rows = [("收据号", r.receipt_no), ("党员", f"{r.member_name}（{r.member_no}）")]
     if r.months:
         rows.append(("月份", months_text(r.months)))
     count = f"（共{len(r.months)}个月）" if r.months else ""
-    rows += [("金额", f"{fen_to_yuan(r.amount_fen)}元{count}"), ("大写", amount_capital(r.amount_fen)),
-             ("收款人", f"{r.collector_name}（{r.collected_by}）"),
+    if screen:
+        rows.append(("金额", f"{fen_zh(r.amount_fen)}{count}"))
+    else:
+        rows += [("金额", f"{fen_to_yuan(r.amount_fen)}元{count}"),
+                 ("大写", amount_capital(r.amount_fen))]
+    rows += [("收款人", f"{r.collector_name}（{r.collected_by}）"),
              ("时间", local_time(r.recorded_at))]
     if r.override_reason:
         rows.append(("说明", r.override_reason))

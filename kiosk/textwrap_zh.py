@@ -9,7 +9,9 @@ that must stay on one line, then laid out greedily:
 * a number stays with its unit and a date stays whole ("48元", "3个月", "2026年8月",
   "1元5角", "80.6GB");
 * a run of Latin letters and digits (QS004, espeak-ng, 074D8CD1-2026-00112) is one word;
-* a space sticks to the word before it (it ends a line, invisibly).
+* a space sticks to the word before it (it ends a line, invisibly);
+* no orphan: a paragraph's last line is never one character alone (with its punctuation);
+  the piece before it comes down too, when the line above keeps more than one piece.
 
 Only a piece wider than the whole line is cut inside, character by character, and even
 then not before closing punctuation. Widths come from a ``measure(ch) -> float`` callable
@@ -92,6 +94,29 @@ def _cut_long(piece: str, measure: Measure, width: float) -> list[str]:
     return parts
 
 
+def _visible(s: str) -> str:
+    return "".join(c for c in s if not c.isspace() and c not in NO_START and c not in NO_END)
+
+
+def is_orphan(line: str) -> bool:
+    """A last line holding one character alone (punctuation aside)."""
+    return len(_visible(line)) == 1
+
+
+def _no_orphan(starts: list[int], first: int, bounds: list[int], text: str, end: int,
+               measure: Measure, width: float) -> None:
+    """Move a paragraph's last line start back by one piece when that line is an orphan
+    (``bounds``: where the paragraph's pieces start; ``first``: its first line's index)."""
+    if len(starts) - first < 2 or not is_orphan(text[starts[-1]:end]):
+        return
+    earlier = [b for b in bounds if starts[-2] < b < starts[-1]]
+    if not earlier:
+        return                                 # the line above is one piece: leave it
+    moved = earlier[-1]
+    if sum(measure(c) for c in text[moved:end].rstrip()) <= width:
+        starts[-1] = moved
+
+
 def break_lines(text: str, measure: Measure, width: float) -> list[int]:
     """Where each line of ``text`` starts (0 first), laid out greedily in ``width``.
     A newline in ``text`` always starts a line (the index after it)."""
@@ -99,8 +124,10 @@ def break_lines(text: str, measure: Measure, width: float) -> list[int]:
     offset = 0
     for para in text.split("\n"):
         starts.append(offset)
+        first, bounds = len(starts) - 1, []
         x, at = 0.0, offset
         for piece in pieces(para):
+            bounds.append(at)
             w = sum(measure(c) for c in piece.rstrip())
             full = sum(measure(c) for c in piece)
             if x > 0 and x + w > width:
@@ -116,8 +143,17 @@ def break_lines(text: str, measure: Measure, width: float) -> list[int]:
                 continue
             x += full
             at += len(piece)
+        _no_orphan(starts, first, bounds, text, offset + len(para), measure, width)
         offset += len(para) + 1
     return starts
+
+
+_TAGS = re.compile(r"\[/?[a-z_]+(?:=[^\]]*)?\]")
+
+
+def plain(markup: str) -> str:
+    """Kivy markup without its tags (and its escapes read back)."""
+    return _TAGS.sub("", markup).replace("&bl;", "[").replace("&br;", "]").replace("&amp;", "&")
 
 
 def wrap(text: str, measure: Measure, width: float) -> str:

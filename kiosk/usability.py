@@ -12,6 +12,10 @@ and at the smallest and largest text step, the audit walks the widget tree and r
 * ``choices``: the screen's own buttons, a keypad counting as one, the bar not counted
   (rule: <= 6);
 * ``has_prompt``: the screen says something when it opens;
+* ``prompt`` and ``prompt_s``: what it says, and how long that lasts when said by the real
+  speech engine (espeak-ng through ``voice.tts`` at the kiosk's default rate, sentence by
+  sentence as the kiosk's speaker says it; rule: <= 8 s — details belong on 再听一遍 or a
+  button of their own). The longest over the sizes and text steps is kept;
 * ``problems``: every broken rule in words, including text that does not fit its widget,
   widgets pushed outside their screen (a layout that does not hold at that size), and
   Chinese line breaking as drawn: a line starting with closing punctuation (，。）…), a
@@ -22,6 +26,7 @@ and at the smallest and largest text step, the audit walks the widget tree and r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 
 from kivy.core.window import Window
@@ -34,7 +39,31 @@ from .screens import REGISTRY, screen_class
 from .widgets import Keypad
 
 SIZES = ((1280, 800), (1920, 1080), (1080, 1920))
-KEYS = ("screen", "min_font_sp", "min_target_dp", "min_contrast", "choices", "has_prompt")
+KEYS = ("screen", "min_font_sp", "min_target_dp", "min_contrast", "choices", "has_prompt",
+        "prompt", "prompt_s")
+PROMPT_MAX_S = 8.0
+SPEECH_RATE_HZ = 16000
+
+
+class PromptTimer:
+    """``timer(text)``: seconds the text lasts when said by the real engine (memoised)."""
+
+    def __init__(self, engine=None):
+        self._engine = engine
+        self._seen: dict[str, float] = {}
+
+    def __call__(self, text: str) -> float:
+        if text not in self._seen:
+            from voice.speech_text import sentences
+
+            if self._engine is None:
+                from voice.tts import Pyttsx3Engine
+
+                self._engine = Pyttsx3Engine()
+            pcm = b"".join(self._engine.synthesize(piece, SPEECH_RATE_HZ)
+                           for piece in (sentences(text) or [text]) if piece.strip())
+            self._seen[text] = round(len(pcm) / 2 / SPEECH_RATE_HZ, 2)
+        return self._seen[text]
 
 
 def _visible(w) -> bool:
@@ -72,10 +101,30 @@ def line_break_problems(label) -> list[str]:
         why = textwrap_zh.bad_break(before, after)
         if why:
             out.append(f"line break in {label.text[:12]!r}: {why}")
+    plain = textwrap_zh.plain(label.text) if getattr(label, "markup", False) else label.text
+    for orphan in _orphans(plain, lines):
+        out.append(f"line break in {label.text[:12]!r}: a one-character last line {orphan!r}")
     return out
 
 
+def _orphans(plain: str, lines: list[str]) -> list[str]:
+    """Paragraphs (of ``plain``) whose last drawn line is one character alone."""
+    found, i = [], 0
+    for para in plain.split("\n"):
+        want = len(para.replace(" ", ""))
+        got, mine = 0, []
+        while i < len(lines) and (got < want or not mine):
+            mine.append(lines[i].strip())
+            got += len(lines[i].replace(" ", ""))
+            i += 1
+        if len(mine) > 1 and textwrap_zh.is_orphan(mine[-1]):
+            found.append(mine[-1])
+    return found
+
+
 def count_choices(widget) -> int:
+    if getattr(widget, "opacity", 1) == 0 or getattr(widget, "disabled", False):
+        return 0                       # hidden (e.g. home's 完成 outside a visit)
     if isinstance(widget, Keypad):
         return 1
     if isinstance(widget, ButtonBehavior):
@@ -88,8 +137,9 @@ def _rect(w):
     return x, y, x + w.width, y + w.height
 
 
-def measure(app) -> dict:
-    """Measure what the window shows now (the current screen and the bar)."""
+def measure(app, timer: Callable[[str], float] | None = None) -> dict:
+    """Measure what the window shows now (the current screen and the bar); with ``timer``
+    (e.g. :class:`PromptTimer`), the prompt's spoken length too."""
     screen = app.current
     problems: list[str] = []
     fonts, targets, contrasts = [], [], []
@@ -120,7 +170,10 @@ def measure(app) -> dict:
            "min_target_dp": round(min(targets), 1) if targets else None,
            "min_contrast": round(min(contrasts), 2) if contrasts else None,
            "choices": count_choices(screen),
-           "has_prompt": bool(screen.prompt_text().strip())}
+           "has_prompt": bool(screen.prompt_text().strip()),
+           "prompt": screen.prompt_text(), "prompt_s": None}
+    if timer is not None and row["prompt"].strip():
+        row["prompt_s"] = timer(row["prompt"])
     problems += rule_problems(row)
     row["problems"] = sorted(set(problems))
     return row
@@ -145,6 +198,8 @@ def rule_problems(row: dict) -> list[str]:
         out.append(f"{row['choices']} choices (> {theme.MAX_CHOICES})")
     if not row["has_prompt"]:
         out.append("no spoken prompt")
+    if row.get("prompt_s") is not None and row["prompt_s"] > PROMPT_MAX_S:
+        out.append(f"prompt lasts {row['prompt_s']} s (> {PROMPT_MAX_S:g}): {row['prompt']}")
     return out
 
 
@@ -155,15 +210,20 @@ def _merge(a: dict | None, b: dict, where: str) -> dict:
     def low(k):
         vals = [v for v in (a[k], b[k]) if v is not None]
         return min(vals) if vals else None
+    longer = b if (b["prompt_s"] or 0) > (a["prompt_s"] or 0) else a
     return {"screen": a["screen"], "min_font_sp": low("min_font_sp"),
             "min_target_dp": low("min_target_dp"), "min_contrast": low("min_contrast"),
             "choices": max(a["choices"], b["choices"]),
             "has_prompt": a["has_prompt"] and b["has_prompt"],
+            "prompt": longer["prompt"], "prompt_s": longer["prompt_s"],
             "problems": a["problems"] + b["problems"]}
 
 
-def run(app, sizes=SIZES, scales=(theme.TEXT_SCALES[0], theme.TEXT_SCALES[-1])) -> list[dict]:
-    """Audit every registered screen; the app must be attached (see ``KioskApp.attach``)."""
+def run(app, sizes=SIZES, scales=(theme.TEXT_SCALES[0], theme.TEXT_SCALES[-1]),
+        timer: Callable[[str], float] | None = None) -> list[dict]:
+    """Audit every registered screen; the app must be attached (see ``KioskApp.attach``).
+    ``timer`` measures each prompt (default: a :class:`PromptTimer` on the real engine)."""
+    timer = timer or PromptTimer()
     before, scale_before = tuple(Window.size), app.text_scale
     results: dict[str, dict] = {}
     try:
@@ -175,7 +235,7 @@ def run(app, sizes=SIZES, scales=(theme.TEXT_SCALES[0], theme.TEXT_SCALES[-1])) 
                     app.show(name, **screen_class(name).sample(app))
                     drive.pump(3)
                     where = f"{size[0]}x{size[1]} text x{scale:g}"
-                    results[name] = _merge(results.get(name), measure(app), where)
+                    results[name] = _merge(results.get(name), measure(app, timer), where)
     finally:
         app.text_scale = scale_before
         drive.set_size(*before)
@@ -188,10 +248,13 @@ def passed(rows: list[dict]) -> bool:
 
 
 def format_rows(rows: list[dict]) -> str:
-    lines = [f"{'screen':<10} {'font sp':>8} {'target dp':>10} {'contrast':>9} {'choices':>8} prompt"]
+    lines = [f"{'screen':<14} {'font sp':>8} {'target dp':>10} {'contrast':>9} {'choices':>8} "
+             "prompt s"]
     for r in rows:
-        lines.append(f"{r['screen']:<10} {r['min_font_sp']!s:>8} {r['min_target_dp']!s:>10} "
-                     f"{r['min_contrast']!s:>9} {r['choices']:>8} {'yes' if r['has_prompt'] else 'NO'}")
+        said = f"{r['prompt_s']:.1f}" if r.get("prompt_s") is not None else "-"
+        lines.append(f"{r['screen']:<14} {r['min_font_sp']!s:>8} {r['min_target_dp']!s:>10} "
+                     f"{r['min_contrast']!s:>9} {r['choices']:>8} "
+                     f"{said if r['has_prompt'] else 'NO':>8}")
         lines += [f"    ✗ {p}" for p in r["problems"]]
     lines.append("audit passed" if passed(rows) else "audit FAILED")
     return "\n".join(lines)

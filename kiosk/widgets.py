@@ -127,7 +127,7 @@ class BigButton(ButtonBehavior, ZhLabel):
     bg_down = ColorProperty(theme.rgba(theme.CHOICE_DOWN))
     fg_color = ColorProperty(theme.rgba(theme.CHOICE_TEXT))
     edge_color = ColorProperty((0, 0, 0, 0))
-    scales = BooleanProperty(True)       # follows 字大/字小 (the bar does not: it stays put)
+    scales = BooleanProperty(True)       # follows 字大/字小
     spoken = StringProperty("")          # what is said when pressed; the label when empty
     base_sp = NumericProperty(theme.LARGE_SP)
     min_height_dp = NumericProperty(theme.CHOICE_H_DP)
@@ -158,11 +158,13 @@ class KeyButton(BigButton):
 
 
 class BarButton(BigButton):
+    """The bar's buttons follow 字大/字小 like everything else; a label too wide for its
+    button at the larger steps wraps onto a second line and the bar grows to hold it."""
+
     bg_color = ColorProperty(theme.rgba(theme.BAR_BUTTON_BG))
     bg_down = ColorProperty(theme.rgba(theme.BAR_BUTTON_DOWN))
     base_sp = NumericProperty(theme.BODY_SP)
     min_height_dp = NumericProperty(theme.BAR_H_DP)
-    scales = BooleanProperty(False)
 
 
 class Keypad(GridLayout):
@@ -201,7 +203,28 @@ class Keypad(GridLayout):
 
 
 class Bar(BoxLayout):
-    """再听一遍 · 音量− · 音量+ · 字小 · 字大 · 返回上页 · 回首页 (+ the app's 工作人员) — on
-    every screen, never counted."""
+    """再听一遍 · 音量− · 音量+ · 字小 · 字大 · 返回上页 · 回首页 — on every screen, never
+    counted; as tall as its tallest button (two lines at the larger text steps)."""
 
     bg_color = ColorProperty(theme.rgba(theme.BAR_BG))
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bind(children=self._watch)
+        self._watch()
+
+    def _watch(self, *_):
+        for c in self.children:
+            c.unbind(texture_size=self.fit)
+            c.bind(texture_size=self.fit)
+        self.fit()
+
+    def fit(self, *_):
+        """Every button as tall as the tallest label needs, and the bar around them."""
+        from kivy.metrics import dp
+
+        tallest = max([c.texture_size[1] + dp(16) for c in self.children]
+                      + [dp(theme.BAR_H_DP)])
+        for c in self.children:
+            c.min_height_dp = tallest / dp(1)
+        self.height = tallest + dp(theme.PAD_DP)

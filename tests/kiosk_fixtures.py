@@ -10,8 +10,8 @@ A kiosk test module starts with::
 
 and then uses the fixtures ``said`` (what the app said, in order), ``kiosk`` (starts the
 real app on the demo branch, with options), ``app`` (the app started with defaults),
-``paper`` (a ``file:`` receipt printer) and the helpers ``tap``, ``keys``, ``run_until``,
-``login`` (a member, from home) and ``enter_staff``. A module needing other options
+``paper`` (a ``file:`` receipt printer) and the helpers ``tap``, ``keys``, ``type_digits``, ``run_until``,
+``login`` (a member, from home), ``staff_door`` and ``enter_staff``. A module needing other options
 overrides ``app`` in two lines, e.g. ``def app(kiosk): return kiosk(idle=(60, 60))``.
 
 Nothing here imports Kivy at import time: this module is loaded for every test.
@@ -84,9 +84,16 @@ def tap(app, text):
 
 def keys(app, digits):
     """Type ``digits`` on the screen's keypad, then 确定."""
+    type_digits(app, digits)
+    tap(app, "确定")
+
+
+def type_digits(app, digits):
+    """Type ``digits`` on the screen's keypad, nothing more (a member's PIN is taken at
+    its 4th digit). Returns the number of touches."""
     for d in digits:
         tap(app, d)
-    tap(app, "确定")
+    return len(digits)
 
 
 def run_until(cond, timeout=10.0):
@@ -124,13 +131,28 @@ def login(app, via="交党费", *, name=None, number=None, pin="1234"):
     assert app.manager.current == "pin"
     member = app.current.member
     if pin is not None:
-        keys(app, pin)
+        type_digits(app, pin)
     return member
 
 
+def staff_door(app, seconds=None):
+    """Press and hold home's title (the staff door): for ``seconds``, by default just past
+    the app's hold time, which this shortens to 0.3 s to keep tests quick (the real 3 s is
+    held in tests/test_kiosk_staff.py)."""
+    from kiosk import drive
+
+    if seconds is None:
+        app.staff_hold_s = 0.3
+        seconds = 0.4
+    if app.manager.current != "home":
+        tap(app, "回首页")
+    drive.hold(app.current.ids.title, seconds)
+
+
 def enter_staff(app, pin="2468", *, name="王志刚", expect="staff"):
-    """The bar's 工作人员, then staff ``name`` and ``pin``; lands on ``expect``."""
-    tap(app, "工作人员")
+    """The staff door (home's title held), then staff ``name`` and ``pin``; lands on
+    ``expect``."""
+    staff_door(app)
     assert app.manager.current == "confirm"
     tap(app, name)
     keys(app, pin)

@@ -15,7 +15,7 @@ events posted through Kivy's event loop to the window, on the demo branch:
 from __future__ import annotations
 
 import pytest
-from kiosk_fixtures import keys, kivy_ready, login, tap
+from kiosk_fixtures import keys, kivy_ready, login, tap, type_digits
 
 kivy_ready()
 
@@ -32,7 +32,7 @@ def _pixels(path):
 
 def test_home_renders_chinese(app, said, tmp_path):
     assert app.manager.current == "home"
-    assert said == [app.current.prompt_text()] and "交党费" in said[0]
+    assert said == [app.current.prompt_text()] == ["您好，请点您要办的事。"]
     png = drive.screenshot(tmp_path / "home.png")
     img = _pixels(png)
     assert tuple(img.size) == (1280, 800)
@@ -79,16 +79,16 @@ def _to_pin(app, name="张三丰"):
 def test_zhang_sanfeng_logs_in_with_1234(app, said, demo_store):
     _to_pin(app)
     member_no = app.current.member["member_no"]
-    assert said[-1] == "张三丰同志，请输入您的4位密码，输完请点确定。"
+    assert said[-1] == "张三丰，请输入4位密码。"
     for i, d in enumerate("123", start=1):
         tap(app, d)
         assert said[-1] == f"已输入{i}位"
     assert app.current.ids.dots.text == "●●●○"
-    tap(app, "4")
-    tap(app, "确定")
+    tap(app, "4")                                  # the 4th digit is enough: no 确定
     assert app.member == {"member_no": member_no, "name": "张三丰"}
     assert app.manager.current == "status"
-    assert said[-1].startswith("张三丰同志，您的党费交到")
+    assert said[-1] == app.current.prompt_text() == "党费已交齐。"
+    assert app.current.ids.paid.text == "2026年11月"
     assert not any(s in "0123456789" for s in said)            # no digit was spoken
     rows = demo_store.all("SELECT action FROM audit WHERE subject = ? ORDER BY seq DESC LIMIT 1",
                           [f"member:{member_no}"])
@@ -99,15 +99,15 @@ def test_five_wrong_pins_lock_shown_and_spoken(app, said, demo_store):
     _to_pin(app)
     member_no = app.current.member["member_no"]
     for left in (4, 3, 2, 1):
-        keys(app, "0000")
+        type_digits(app, "0000")
         assert app.current.message == f"密码不对，还可以再试{left}次。"
         assert said[-1] == app.current.message
-    keys(app, "0000")
+    type_digits(app, "0000")
     locked = Locked.zh_default
     assert app.current.message == locked and said[-1] == locked
     shown = [w.text for w in drive.walk(app.current) if getattr(w, "text", "") == locked]
     assert shown == [locked]                                  # on screen, not only spoken
-    keys(app, "1234")                                        # right PIN, still locked
+    type_digits(app, "1234")                                 # right PIN, still locked
     assert app.manager.current == "pin" and not app.member
     assert said[-1] == locked
     row = demo_store.one("SELECT locked_until FROM member WHERE member_no = ?", [member_no])
@@ -129,15 +129,22 @@ def test_member_number_keypad(app, said):
 def test_bar_repeat_text_size_volume_home(app, said):
     tap(app, "交党费")
     prompt = said[-1]
-    tap(app, "再听一遍")
-    assert said[-2:] == ["再听一遍", prompt]
+    tap(app, "再听一遍")                      # the prompt again, then the details
+    assert said[-2:] == ["再听一遍", app.current.repeat_text()] and said[-1].startswith(prompt)
+    assert "更多姓氏" in said[-1] and "更多姓氏" not in prompt and "张" in prompt
     choice = drive.buttons(app.current)[0]
-    small = choice.font_size
+    bar = drive.find(app.root, "回首页")
+    small, bar_small = choice.font_size, bar.font_size
     tap(app, "字大")
     assert app.text_scale == 1.25 and choice.font_size == pytest.approx(small * 1.25)
+    assert bar.font_size == pytest.approx(bar_small * 1.25)     # the bar grows too
     tap(app, "字大")
     tap(app, "字大")
     assert app.text_scale == 1.5 and said[-1] == "已经是最大的字了"
+    assert bar.font_size == pytest.approx(bar_small * 1.5)
+    labels = [b for b in drive.walk(bar.parent) if hasattr(b, "texture_size")]
+    assert all(b.texture_size[1] <= b.height for b in labels)   # two lines fit
+    assert bar.parent.height >= max(b.height for b in labels)
     tap(app, "字小")
     assert app.text_scale == 1.25
     for _ in range(6):
@@ -149,11 +156,11 @@ def test_bar_repeat_text_size_volume_home(app, said):
 
 def test_home_after_login_forgets_the_member(app, said):
     _to_pin(app)
-    keys(app, "1234")
-    assert app.current.ids.dues.text.startswith("党费交到")
+    type_digits(app, "1234")
+    assert app.current.ids.paid.text == "2026年11月"
     status = app.current
     tap(app, "回首页")
-    assert not app.member and status.ids.dues.text == "" and status.title == ""
+    assert not app.member and status.ids.paid.text == "" and status.title == ""
 
 
 def test_call_staff_is_logged_shown_and_spoken(app, said, demo_store):

@@ -2,7 +2,9 @@
 
 * every registered screen passes at 1280x800, 1920x1080 and portrait 1080x1920, at the
   smallest and largest text step: text >= 28 sp, targets >= 96 dp, contrast >= 7:1,
-  <= 6 choices (bar not counted, a keypad counts one), a spoken prompt;
+  <= 6 choices (bar not counted, a keypad counts one), a spoken prompt that lasts <= 8 s
+  said by the real engine (espeak-ng), its text and seconds in each row;
+* a prompt over 8 s fails the audit, measured for real (the long prompts of before);
 * the audit does catch each broken rule (a tiny label, grey-on-grey, a seventh choice, a
   narrow button, a screen with nothing to say) — so a pass means something;
 * screenshots are real PNGs of the requested sizes, one per screen;
@@ -37,6 +39,8 @@ def test_audit_passes_every_screen_at_every_size(app):
         assert r["problems"] == [], r
         assert r["min_font_sp"] >= 28 and r["min_target_dp"] >= 96
         assert r["min_contrast"] >= 7 and r["choices"] <= 6 and r["has_prompt"] is True
+    for r in rows:
+        assert r["prompt"] and 0.5 < r["prompt_s"] <= audit.PROMPT_MAX_S, r
     by = {r["screen"]: r for r in rows}
     assert by["home"]["choices"] == 5
     assert by["who"]["choices"] == 6               # 4 surnames + 更多姓氏 + 输入党员编号
@@ -65,6 +69,20 @@ def test_audit_catches_broken_rules(app):
     assert not audit.passed([row])
 
 
+def test_audit_fails_a_prompt_over_eight_seconds(app):
+    screen = app.show("home")
+    old = ("您好，这里是党员服务。请点一下您要办的事：学习，交党费，我的情况，支部通知，"
+           "或者呼叫工作人员。")                         # home's prompt before issue 10: ~17 s
+    screen.prompt_text = lambda: old
+    timer = audit.PromptTimer()
+    row = audit.measure(app, timer)
+    assert row["prompt"] == old and row["prompt_s"] > 12
+    assert any(p.startswith("prompt lasts") for p in row["problems"]) and not audit.passed([row])
+    del screen.prompt_text
+    row = audit.measure(app, timer)
+    assert row["prompt_s"] < 8 and row["problems"] == []
+
+
 def test_audit_flags_a_screen_without_prompt(app):
     screen = app.show("home")
     screen.prompt_text = lambda: ""
@@ -86,3 +104,22 @@ def test_screenshots_every_screen_every_size(app, tmp_path):
         assert img.read_pixel(2, h - 3)[2] < 0.3
         assert min(img.read_pixel(w // 2, 2)[:3]) > 0.9
 
+
+
+def test_every_lesson_and_notice_prompt_is_short(app, demo_store):
+    """The audit samples one lesson and one notice; the prompts that vary with content
+    (the title) stay <= 8 s for every one the demo branch has (real espeak-ng)."""
+    from core import members, notices, study
+
+    timer = audit.PromptTimer()
+    m = members.list_all(demo_store)[0]
+    app.member = {"member_no": m["member_no"], "name": m["name"]}
+    said = {}
+    for row in study.lessons(demo_store):
+        screen = app.show("lesson", lesson_id=row["lesson_id"])
+        said[screen.prompt_text()] = timer(screen.prompt_text())
+    for n in range(len(notices.recent(demo_store))):
+        screen = app.show("notices", number=n)
+        said[screen.prompt_text()] = timer(screen.prompt_text())
+    assert len(said) >= 5
+    assert all(0.5 < s <= audit.PROMPT_MAX_S for s in said.values()), said

@@ -1,10 +1,11 @@
 """Pins the member's dues journey on the real Kivy app (offscreen, real touch events, demo
 branch), with the receipt printer set to a ``file:`` printer for the test:
 
-* 刘桂兰 (QS004) finds her name, enters PIN 1234, hears "您的党费交到2026年8月，还差3个月，
-  一共9角", sees the figures, pays the 3 owed months with staff confirmation (李春梅 S02 /
+* 刘桂兰 (QS004) finds her name, enters PIN 1234, hears "这次交3个月，一共9角" (the
+  whole story on 再听一遍), sees the figures in the one form she hears ("9角"), pays the 3 owed months with staff confirmation (李春梅 S02 /
   2468), and gets a receipt — shown, spoken and printed (ESC/POS bytes: FS &, GB18030 name,
-  receipt number, check code, cut); the ledger holds one entry for 2026-09..11, 90 fen,
+  receipt number, check code, cut) — the receipt spoken as its amount and months, never
+  its number or check code; the ledger holds one entry for 2026-09..11, 90 fen,
   collected by S02;
 * − and + change the months and say the new plan before anything is paid;
 * a wrong staff PIN is shown and spoken and records nothing;
@@ -42,12 +43,13 @@ def staff_confirms(app, staff_name="李春梅", pin="2468"):
 def test_liu_guilan_pays_three_months(app, said, demo_store, paper):
     login(app, name="刘桂兰")
     assert app.manager.current == "dues"
+    assert said[-1] == app.current.prompt_text() == "这次交3个月，一共9角。"
+    tap(app, "再听一遍")
     assert "您的党费交到2026年8月，还差3个月，一共9角。" in said[-1]
-    assert said[-1] == app.current.prompt_text()
     ids = app.current.ids
     assert (ids.paid.text, ids.owed.text, ids.amount.text, ids.count.text) == \
-        ("2026年8月", "3个月", "0.90元", "3个月")
-    assert "2026年9月至2026年11月" in ids.plan.text
+        ("2026年8月", "3个月", "9角", "3个月")
+    assert "2026年9月至2026年11月" in ids.plan.text and "一共9角" in ids.plan.text
 
     staff_confirms(app)
     assert app.manager.current == "receipt"
@@ -62,10 +64,14 @@ def test_liu_guilan_pays_three_months(app, said, demo_store, paper):
     r = dues.receipt(demo_store, e["entry_id"])
     screen = app.current
     assert r.receipt_no in screen.body and r.check_code in screen.body
-    assert "人民币玖角整" in screen.body and "李春梅" in screen.body
-    assert screen.figure == "0.90元"
-    assert said[-1] == screen.prompt_text()
-    assert "一共9角" in said[-1] and "收据正在打印" in said[-1] and r.check_code in said[-1]
+    assert "金额：9角（共3个月）" in screen.body and "李春梅" in screen.body
+    assert "0.90" not in screen.body and "玖角" not in screen.body     # one form on screen
+    assert screen.figure == "9角"
+    assert said[-1] == screen.prompt_text() == "收到党费9角，3个月。收据已经打印。"
+    tap(app, "再听一遍")
+    assert "2026年9月至2026年11月" in said[-1] and "李春梅" in said[-1]
+    for code in (r.receipt_no, r.check_code, r.member_no):
+        assert all(code not in s for s in said)                 # no code is spoken
 
     data = paper.read_bytes()
     assert data.startswith(b"\x1b@\x1c&") and data.endswith(PAPER_FULL_CUT)
@@ -114,10 +120,10 @@ def test_wrong_staff_pin_shown_and_spoken(app, said, demo_store):
 def test_back_pay_beyond_limit_needs_a_reason(app, said, demo_store):
     login(app, number="8")
     assert app.manager.current == "dues"
-    assert "还差8个月" in said[-1]
+    assert said[-1] == "这次交8个月，一共1元6角。" and app.current.ids.owed.text == "8个月"
     staff_confirms(app)
     assert app.manager.current == "override"
-    assert said[-1] == app.current.prompt_text() and "需要工作人员选择原因" in said[-1]
+    assert said[-1] == app.current.prompt_text() == "超过了支部规定，请工作人员选原因。"
     assert not [e for e in dues.history(demo_store, "QS008")
                 if e["recorded_at"].startswith("2026-11-15")]
     tap(app, "经支部同意补交")
@@ -133,7 +139,7 @@ def test_back_pay_beyond_limit_needs_a_reason(app, said, demo_store):
 def test_exempt_member_is_told(app, said):
     login(app, number="18")
     assert app.manager.current == "dues"
-    assert said[-1].startswith("孙福来同志，您经支部批准免交党费。")
+    assert said[-1] == "您的党费已经免交。"
     assert app.current.ids.owed.text == "免交"
     button = drive.find(app.root, "请工作人员确认")
     assert button.disabled
@@ -154,7 +160,9 @@ def test_clock_behind_the_ledger_asks_staff_to_confirm_the_date(app, said, demo_
     login(app, name="刘桂兰")
     staff_confirms(app)
     assert app.manager.current == "clockdate"
-    assert app.current.figure == "2026年11月1日" and "今天是2026年11月1日吗" in said[-1]
+    assert app.current.figure == "2026年11月1日" and said[-1] == "请工作人员核对今天的日期。"
+    tap(app, "再听一遍")
+    assert "今天是2026年11月1日吗" in said[-1]
     tap(app, "日期不对")
     assert said[-1] == app.current.message == "请先把终端的时间调对，再收党费。这次没有记账。"
     assert len(dues.history(demo_store, "QS004")) == before

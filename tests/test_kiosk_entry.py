@@ -4,7 +4,8 @@
 * one run of ``lianxin --db <absent> kiosk --audit --json --screenshots DIR`` exits 0;
 * its stdout is exactly the JSON list: one object per registered screen, in the registry's
   order, each with ``screen``, ``min_font_sp``, ``min_target_dp``, ``min_contrast``,
-  ``choices``, ``has_prompt`` of the right types and within the rules (and no problems);
+  ``choices``, ``has_prompt``, ``prompt`` (the text) and ``prompt_s`` (its length said by
+  the real engine, <= 8 s) of the right types and within the rules (and no problems);
 * the audit and the screenshots run on their own demo branch: the terminal store named by
   ``--db`` is neither opened nor created;
 * DIR holds exactly one PNG per registered screen at 1280×800, and the same under
@@ -39,7 +40,8 @@ from kiosk.screens import REGISTRY  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"": (1280, 800), "1920x1080": (1920, 1080), "1080x1920": (1080, 1920)}
 TYPES = {"screen": str, "min_font_sp": float, "min_target_dp": float,
-         "min_contrast": float, "choices": int, "has_prompt": bool}
+         "min_contrast": float, "choices": int, "has_prompt": bool, "prompt": str,
+         "prompt_s": float}
 
 
 def lianxin() -> list[str]:
@@ -73,6 +75,7 @@ def test_audit_json_covers_every_screen_and_passes(run):
             assert ok and (kind is bool or not isinstance(value, bool)), (r["screen"], key, value)
         assert r["min_font_sp"] >= 28 and r["min_target_dp"] >= 96, r
         assert r["min_contrast"] >= 7 and 0 <= r["choices"] <= 6 and r["has_prompt"], r
+        assert r["prompt"].strip() and 0.5 < r["prompt_s"] <= 8, r
         assert r["problems"] == [], r
 
 

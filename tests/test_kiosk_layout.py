@@ -3,7 +3,9 @@
 * ``kiosk.textwrap_zh`` on examples (a fixed width table, no font): closing punctuation
   never starts a line, opening brackets never end one, a number stays with its unit and a
   date stays whole ("48元", "3个月", "2026年8月"), a Latin word (QS004, espeak-ng) stays
-  whole, explicit newlines are kept, only a piece wider than the line is cut;
+  whole, explicit newlines are kept, only a piece wider than the line is cut; no
+  paragraph ends with a one-character line (an orphan: the study list at 1280×800 had
+  "…方面的内 / 容"), and the audit reports one drawn on a real screen;
 * ``bad_break`` names each kind of wrong break and passes good ones;
 * with the real font, offscreen: a ``Text`` (ZhLabel) draws its wrapped lines with none of
   those faults where a plain Kivy ``Label`` draws "。" first and splits "48元"; its
@@ -75,10 +77,22 @@ def test_pieces_keep_numbers_units_and_words():
 
 
 def test_only_an_overlong_piece_is_cut_and_not_before_punctuation():
-    assert lines("交到2026年8月，还差", 4) == ["交到", "2026年", "8月，还", "差"]
+    assert lines("交到2026年8月，还差", 4) == ["交到", "2026年", "8月，", "还差"]
     out = lines("074D8CD1-2026-00112。", 4)
     assert all(sum(narrow(c) for c in line) <= 4 for line in out)
     assert not out[-1].startswith("。") and "".join(out) == "074D8CD1-2026-00112。"
+
+
+def test_no_one_character_last_line():
+    assert lines("您还没有学过方面的内容", 10) == ["您还没有学过方面的", "内容"]
+    assert lines("您还没有学过方面的内容。", 10) == ["您还没有学过方面的", "内容。"]
+    assert lines("第一段很长很长很长\n第二段", 8) == ["第一段很长很长", "很长", "第二段"]
+    assert lines("2026年8月，差", 6) == ["2026年8月，", "差"]     # one piece above: left
+    for text in SAMPLES:
+        for width in (6, 7, 8, 9, 10, 12, 15):
+            out = lines(text, width)
+            assert len(out) == 1 or not tz.is_orphan(out[-1]) or \
+                len(tz.pieces(out[-2])) == 1, (text, width, out)
 
 
 def test_bad_break_names_each_fault():
@@ -160,6 +174,28 @@ def test_audit_reports_a_bad_break_on_a_screen(app):
             box.remove_widget(bad)
     assert found
     assert not any("line break" in p for p in audit.measure(app)["problems"])
+
+
+@needs_kivy
+def test_study_list_has_no_orphan_and_the_audit_would_see_one(app, monkeypatch):
+    """At 1280×800 the study list's reasons ended "…方面的内 / 容"; fixed, and the audit
+    (which reads the lines Kivy drew) reports it when the rule is switched off."""
+    from kiosk import drive
+    from kiosk import usability as audit
+    from kiosk.screens import screen_class
+
+    def study_problems():
+        out = []
+        for page in range(3):
+            app.show("study", page=page, **screen_class("study").sample(app))
+            drive.pump(3)
+            out += [p for p in audit.measure(app)["problems"] if "one-character" in p]
+        return out
+
+    assert study_problems() == []
+    monkeypatch.setattr(tz, "_no_orphan", lambda *args: None)
+    app.show("home")
+    assert any("'容'" in p for p in study_problems())
 
 
 @needs_kivy

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import pytest
-from kiosk_fixtures import kivy_ready
+from kiosk_fixtures import kivy_ready, staff_door
 
 kivy_ready()
 
@@ -140,7 +140,7 @@ def test_targets_on_home_number_pin_and_a_staff_screen(demo_store, said):
         drive.tap_text(app.root, "确定")
         assert app.manager.current == "pin"
         assert not set(listen.DIGIT_WORDS.values()) & set(listen.targets(app))   # a PIN is not said
-        drive.tap_text(app.root, "工作人员")
+        staff_door(app)
         drive.tap_text(app.root, "王志刚")
         for d in "2468":
             drive.tap_text(app.root, d)

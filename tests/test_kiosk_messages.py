@@ -81,7 +81,7 @@ def test_messages_listed_newest_first_unheard_in_words(demo_store, messages, sai
     enter_staff(app)
     assert "留言" in [b.text for b in drive.buttons(app.current)]
     assert audit.count_choices(app.current) <= 6
-    assert "未听的留言2条" in app.current.body and "有2条留言还没有听" in said[-1]
+    assert "未听的留言2条" in app.current.body and said[-1] == "王志刚，您好。有2条新留言。"
     tap(app, "留言")
     s = app.current
     assert app.manager.current == "staff_messages"
@@ -91,6 +91,8 @@ def test_messages_listed_newest_first_unheard_in_words(demo_store, messages, sai
     assert s.choice_labels() == ["播放", "标为已听", "上一条", "下一条", "返回"]
     tap(app, "下一条")
     assert "刘桂兰（QS004）" in app.current.body and "【未听】" in app.current.body
+    tap(app, "再听一遍")                          # a member number is said by its digits
+    assert "刘桂兰（编号004）" in said[-1] and "QS" not in said[-1]
     tap(app, "播放")                              # a recording speaker cannot play
     assert app.current.message == said[-1] == NO_SOUND
     assert demo_store.one("SELECT 1 FROM audit WHERE actor = 'staff:S01' "
@@ -182,11 +184,13 @@ def test_back_returns_to_the_previous_notice_then_home(demo_store, said, kiosk):
     assert drive.find(app.root, "已在首页")
 
 
-def test_back_skips_pin_and_identification_and_forgets_at_home(demo_store, said, kiosk):
+def test_back_skips_pin_and_identification_and_keeps_the_visit(demo_store, said, kiosk):
     app = kiosk()
     login(app, "我的情况", name="张三丰")
     assert app.manager.current == "status" and app.member
     tap(app, "返回上页")                      # not the PIN, not "who are you" again
+    assert app.manager.current == "home" and app.member["name"] == "张三丰"
+    tap(app, "回首页")                        # the visit ends
     assert app.manager.current == "home" and not app.member
 
 

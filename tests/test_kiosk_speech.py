@@ -155,10 +155,10 @@ def test_label_then_prompt_and_repeat(demo_store, prompts):
     with drive.running(app):
         drive.tap_text(app.root, "再听一遍")
         assert speaker.wait_idle(WAIT_S)
-        prompt = sentences(app.current.prompt_text())
+        prompt = sentences(app.current.repeat_text())
         said = list(speaker.said)
         assert said[-1 - len(prompt):] == ["再听一遍", *prompt]
-        assert speaker.last == app.current.prompt_text() and speaker.errors == 0
+        assert speaker.last == app.current.repeat_text() and speaker.errors == 0
 
 
 def test_volume_scales_the_samples(demo_store, prompts):

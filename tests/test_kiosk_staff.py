@@ -1,13 +1,17 @@
 """Pins staff mode on the real Kivy app (offscreen, real touch events, demo branch):
 
-* the bar's 工作人员 asks for a staff PIN first; a wrong PIN is shown and spoken and does
-  not open staff mode; 王志刚 (S01) / 2468 opens the menu, and 回首页 leaves staff mode;
+* the staff door is home's title held for 3 s (not a button beside the red 呼叫工作人员:
+  the bar has none); a tap on the title does nothing; the door asks for a staff PIN
+  first; a wrong PIN is shown and spoken and does not open staff mode; 王志刚 (S01) / 2468
+  opens the menu, and 回首页 leaves staff mode; a member's visit ends only once a staff
+  PIN was accepted (返回 from the staff login goes back to her visit);
 * staff find 陈建军 (QS017) by pinyin initials typed on the letter keypad (C J J), and
   record his 5 owed months on his behalf — no second PIN, the ledger entry is collected
   by S01 — then come back to his page;
 * the member-number keypad finds QS004;
 * today's takings show the total and print a day sheet (GB18030 bytes, cut);
-* members 3+ months behind are listed (张玉兰 7 months);
+* members 3+ months behind are listed, months counted as on their own page (张玉兰
+  还差8个月), and page 2 says page 2's names;
 * consent: 来电识别 withdrawn for 张三丰 through staff, with S01 as witness;
 * the terminal state names sync (events waiting), speech, the vosk model and the printer,
   and the voice test speaks;
@@ -17,7 +21,7 @@
 from __future__ import annotations
 
 import pytest
-from kiosk_fixtures import enter_staff, keys, kivy_ready, tap
+from kiosk_fixtures import enter_staff, keys, kivy_ready, login, staff_door, tap
 
 kivy_ready()
 
@@ -43,8 +47,33 @@ def test_staff_pin_guards_staff_mode(app, said):
     assert audit.count_choices(app.current) <= 6
     tap(app, "回首页")
     assert app.staff is None and app.manager.current == "home"
-    tap(app, "工作人员")
+    staff_door(app)
     assert app.manager.current == "confirm"          # the PIN again
+
+
+def test_staff_door_is_held_not_tapped(app, said):
+    from kiosk import drive
+
+    assert "工作人员" not in [b.text for b in drive.buttons(app.root)]   # no button for it
+    title = app.current.ids.title
+    drive.tap(title)
+    drive.hold(title, 1.0)                           # a member resting a finger: nothing
+    assert app.manager.current == "home"
+    drive.hold(title, 3.2)                           # the real hold time
+    assert app.manager.current == "confirm" and said[-1] == "工作人员专用。党员请点返回。"
+
+
+def test_a_member_is_not_logged_out_by_the_staff_door(app, said):
+    login(app, "我的情况", name="刘桂兰")
+    tap(app, "办别的事")
+    staff_door(app)
+    assert app.manager.current == "confirm" and app.member["name"] == "刘桂兰"
+    tap(app, "返回")                                  # pressed by mistake: back to her visit
+    assert app.manager.current == "home" and app.member["name"] == "刘桂兰"
+    staff_door(app)
+    tap(app, "王志刚")
+    keys(app, "2468")
+    assert app.manager.current == "staff" and not app.member      # her visit is over now
 
 
 def test_find_by_initials_and_record_dues_for_him(app, said, demo_store):
@@ -59,7 +88,9 @@ def test_find_by_initials_and_record_dues_for_him(app, said, demo_store):
     assert "陈建军（QS017）" in app.current.body
     tap(app, "陈建军")
     assert app.manager.current == "staff_member"
-    assert said[-1].startswith("陈建军同志的党费交到2026年6月，还差5个月")
+    assert said[-1] == "陈建军，请点要办的事。"
+    tap(app, "再听一遍")
+    assert "陈建军同志的党费交到2026年6月，还差5个月" in said[-1]
     tap(app, "代交党费")
     assert app.manager.current == "dues"
     assert app.current.ids.count.text == "5个月"
@@ -97,7 +128,7 @@ def test_takings_and_day_sheet(app, said, demo_store, paper):
     tap(app, "返回")
     tap(app, "今日收款")
     assert app.manager.current == "staff_takings"
-    assert app.current.figure == "0.90元" and "刘桂兰 0.90元 S01" in app.current.body
+    assert app.current.figure == "9角" and "刘桂兰 9角 S01" in app.current.body
     assert said[-1].startswith("今天收款1笔，合计9角。")
     paper.unlink()
     tap(app, "打印日报")
@@ -111,8 +142,15 @@ def test_behind_list(app, said):
     enter_staff(app)
     tap(app, "欠费名单")
     assert app.manager.current == "staff_behind"
-    assert "张玉兰（QS008）欠7个月，满六个月" in app.current.body
-    assert "张玉兰欠7个月" in said[-1] and "支部决定" in said[-1]
+    # months behind counted as the member's own page counts them (还差8个月 for 张玉兰)
+    assert "张玉兰（QS008）还差8个月，要提醒" in app.current.body
+    assert said[-1] == "欠费名单上有5位。"
+    tap(app, "再听一遍")
+    assert "张玉兰还差8个月" in said[-1] and "支部决定" in said[-1]
+    tap(app, "下一页")                                 # page 2 says page 2's names
+    assert "刘志强（QS010）还差4个月" in app.current.body
+    tap(app, "再听一遍")
+    assert "刘志强还差4个月" in said[-1] and "张玉兰" not in said[-1]
 
 
 def test_consent_through_staff(app, said, demo_store):
@@ -126,8 +164,8 @@ def test_consent_through_staff(app, said, demo_store):
     tap(app, "同意登记")
     assert app.manager.current == "staff_consent"
     assert audit.count_choices(app.current) <= 6
-    tap(app, "来电识别")
-    assert said[-1] == "请问张三丰同志：打电话时，用我的电话号码认出我，您同意吗？"
+    tap(app, "来电识别")                       # the button says the scope in full
+    assert said[-2:] == ["打电话时，用我的电话号码认出我", "请问张三丰同志，您同意吗？"]
     tap(app, "不同意")
     assert said[-1] == "已经登记：张三丰不同意来电识别。"
     assert consent.current(demo_store, "QS001")["phone_recognition"] is False
@@ -138,16 +176,16 @@ def test_consent_through_staff(app, said, demo_store):
 
 
 def test_staff_are_told_when_the_clock_is_wrong(app, said, demo_store):
-    from kiosk.screens.staff import CLOCK_WRONG
+    from kiosk.screens.staff import CLOCK_WRONG, CLOCK_WRONG_SAID
 
     enter_staff(app)
     assert CLOCK_WRONG not in app.current.body
     with demo_store.transaction():  # the last sync found this terminal an hour fast
         demo_store.set_meta("sync.clock_offset_ms", str(-3_600_000))
     tap(app, "终端状态")
-    assert app.current.body.splitlines()[1] == CLOCK_WRONG and CLOCK_WRONG in said[-1]
+    assert app.current.body.splitlines()[1] == CLOCK_WRONG and said[-1] == CLOCK_WRONG_SAID
     tap(app, "返回")
-    assert CLOCK_WRONG in app.current.body and CLOCK_WRONG in said[-1]
+    assert CLOCK_WRONG in app.current.body and CLOCK_WRONG_SAID in said[-1]
 
 
 def test_staff_see_why_the_last_sync_failed_until_one_succeeds(app, said, demo_store):
@@ -176,7 +214,10 @@ def test_terminal_state_and_voice_test(app, said):
     tap(app, "终端状态")
     body = app.current.body
     assert "同步：还没有登记到服务站，等待同步" in body
-    assert "语音识别：没有模型，只用触摸" in body
-    assert "打印机：文件打印机" in body and "磁盘：还剩" in body
+    assert "语音识别：没有打开，只用触摸" in body and "语音：正常" in body
+    assert "打印机：文件打印机" in body and "存储空间：还剩" in body
+    tap(app, "再听一遍")
+    for word in ("GB", "espeak", "vosk", "/"):       # nothing a staff member cannot act on
+        assert word not in said[-1] and (word == "/" or word not in body)
     tap(app, "试听语音")
     assert said[-1].startswith("这是语音测试：清水村党支部")

@@ -142,12 +142,13 @@ _R = r"(?![A-Za-z0-9])"
 _DATE = re.compile(_L + r"(\d{4})-(\d{1,2})-(\d{1,2})" + _R)
 _MONTH = re.compile(_L + r"(\d{4})-(\d{1,2})(?![A-Za-z0-9-])")
 _YEAR = re.compile(_L + r"(\d{4})(?=\s*年)")
-_IDENT = re.compile(r"(?<![A-Za-z0-9-])(?=[A-Za-z0-9-]*[A-Za-z])(?=[A-Za-z0-9-]*\d)"
+# Not right after "80." either: "80.4GB" is a decimal and a unit, not "80." + "4GB".
+_IDENT = re.compile(r"(?<![A-Za-z0-9-])(?<!\d\.)(?=[A-Za-z0-9-]*[A-Za-z])(?=[A-Za-z0-9-]*\d)"
                     r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![A-Za-z0-9-])")
 _YUAN_DECIMAL = re.compile(r"[¥￥]\s*(\d+)(?:\.(\d{1,2}))?(?!\d)|" + _L + r"(\d+)\.(\d{1,2})\s*元")
 _TIME = re.compile(_L + r"(\d{1,2}):(\d{2})" + _R)
 _PERCENT = re.compile(_L + r"(\d+(?:\.\d+)?)\s*[%％]")
-_DECIMAL = re.compile(_L + r"(\d+)\.(\d+)" + _R)
+_DECIMAL = re.compile(_L + r"(\d+)\.(\d+)(?![0-9])")   # letters may follow: "80.4GB"
 _RUN = re.compile(r"\d+")
 
 

@@ -5,13 +5,17 @@ the app keeps one instance per name, so each ``.kv`` file is read once per proce
 
 Flow so far::
 
-    home ──学习/交党费/我的情况──▶ who ──surname──▶ names ──name──▶ pin ──ok──▶ status
-      │                            └──输入编号──▶ number ──number──┘
+    home ──学习/交党费/我的情况──▶ who ──surname──▶ names ──name──▶ pin ──4th digit ok──▶
+      │                            └──输入编号──▶ number ──number──┘     study / dues / status
       └──呼叫工作人员 (stays on home, says help is coming)
+
+    One visit, one login: after the PIN, home (办别的事, 返回上页) and the personal screens
+    move between each other with no second PIN (status ──去交党费──▶ dues, ──去学习──▶ study;
+    quiz_result ──学下一课──▶ lesson) until 完成 / 回首页 / idle end the visit.
 
     交党费 after the PIN: dues ──请工作人员确认──▶ confirm ──staff──▶ confirm_pin ──▶ receipt
                                         (beyond the branch limit: override; clock doubt: clockdate)
-    bar 工作人员: confirm ──▶ confirm_pin ──▶ staff ──▶ staff_find / staff_number ──▶ staff_found
+    home's title held 3 s: confirm ──▶ confirm_pin ──▶ staff ──▶ staff_find / staff_number ──▶ staff_found
         ──▶ staff_member ──▶ dues (staff already confirmed) / staff_consent;
         staff ──▶ staff_takings / staff_behind / staff_terminal / staff_messages (留言)
 """

@@ -7,11 +7,20 @@ the screenshots use to show the screen with realistic content (demo branch).
 
 from __future__ import annotations
 
+import re
+
 from kivy.app import App
 from kivy.properties import ColorProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from .. import theme
+
+
+def member_no_said(member_no: str) -> str:
+    """A member number as spoken: "编号004" for QS004 — its digits, never letter names
+    (``voice.speech_text`` reads the digits after 编号 one by one)."""
+    digits = "".join(re.findall(r"\d", member_no))
+    return f"编号{digits}" if digits else ""
 
 
 class KioskScreen(Screen):
@@ -27,11 +36,16 @@ class KioskScreen(Screen):
         self.message = ""
 
     def prompt_text(self) -> str:
-        """What is said when the screen opens (and by 再听一遍)."""
+        """What is said when the screen opens: short (<= 8 s said, checked by the audit)."""
         raise NotImplementedError
 
+    def details(self) -> str:
+        """What 再听一遍 adds after the prompt (the choices, the figures); '' for nothing."""
+        return ""
+
     def repeat_text(self) -> str:
-        return "".join(t for t in (self.message, self.prompt_text()) if t)
+        """再听一遍: the message line, the prompt, then the details."""
+        return "".join(t for t in (self.message, self.prompt_text(), self.details()) if t)
 
     @classmethod
     def sample(cls, app) -> dict:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from core import branch, dues
 from core.errors import LianxinError
-from core.money import fen_to_yuan, fen_zh
+from core.money import fen_zh
 
 from .base import KioskScreen
 from .dues_flow import DuesJob, PanelScreen, settle
@@ -50,12 +50,12 @@ def _job_total(app, job: DuesJob | None) -> str:
     if job is None:
         return ""
     todo = dues.plan(app.store, job.member_no, job.months)
-    return f"{fen_to_yuan(sum(r.due_fen - r.paid_fen for r in todo))}元"
+    return fen_zh(sum(r.due_fen - r.paid_fen for r in todo))
 
 
 def _back(app, job: DuesJob | None) -> None:
     if job is None:
-        app.go_home()
+        app.go_back()
     elif job.by_staff:
         app.show("dues", member_no=job.member_no, confirmation=job.confirmation)
     else:
@@ -85,10 +85,12 @@ class ConfirmScreen(PanelScreen):
         self.set_choices(buttons)
 
     def prompt_text(self) -> str:
+        return "请工作人员点自己的名字。" if self.job else "工作人员专用。党员请点返回。"
+
+    def details(self) -> str:
         names = "，".join(s["name"] for s in self.shown)
-        lead = (_job_line(self.app, self.job) + "请工作人员确认收到现金。") if self.job \
-            else "这里是工作人员专用。"
-        return f"{lead}请工作人员点自己的名字：{names}。"
+        lead = (_job_line(self.app, self.job) + "请工作人员确认收到现金。") if self.job else ""
+        return f"{lead}工作人员有：{names}。"
 
     @classmethod
     def sample(cls, app) -> dict:
@@ -107,7 +109,7 @@ class ConfirmPinScreen(PinEntry, KioskScreen):
     def prompt_text(self) -> str:
         if not self.staff:
             return ""
-        return f"{self.staff['name']}，请输入您的工作人员密码，输完请点确定。"
+        return f"{self.staff['name']}，请输入密码，再点确定。"
 
     @classmethod
     def sample(cls, app) -> dict:
@@ -128,8 +130,7 @@ class ConfirmPinScreen(PinEntry, KioskScreen):
             self.tell(err.zh)
             return
         if self.job is None:
-            self.app.staff = confirmation
-            self.app.show("staff")
+            self.app.staff_in(confirmation)
         else:
             self.job.confirmation = confirmation
             settle(self.app, self.job)
@@ -157,7 +158,12 @@ class OverrideScreen(PanelScreen):
     def prompt_text(self) -> str:
         if self.job is None:
             return ""
-        return ("补交或预交的月数超过了支部规定，需要工作人员选择原因。请点："
+        return "超过了支部规定，请工作人员选原因。"
+
+    def details(self) -> str:
+        if self.job is None:
+            return ""
+        return ("补交或预交的月数超过了支部规定。请点："
                 + "，".join(OVERRIDE_REASONS) + "。或者点取消。")
 
     @classmethod
@@ -187,7 +193,12 @@ class ClockDateScreen(PanelScreen):
     def prompt_text(self) -> str:
         if self.job is None:
             return ""
-        return (f"终端的时间可能不准。请工作人员核对：今天是{self.today}吗？"
+        return "请工作人员核对今天的日期。"
+
+    def details(self) -> str:
+        if self.job is None:
+            return ""
+        return (f"终端的时间可能不准。今天是{self.today}吗？"
                 "对，请点日期对，确认；不对，请点日期不对。")
 
     @classmethod

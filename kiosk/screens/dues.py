@@ -12,7 +12,7 @@ from __future__ import annotations
 from core import dues
 from core.clock import month_zh
 from core.errors import LianxinError
-from core.money import fen_to_yuan, fen_zh
+from core.money import fen_zh
 
 from ..receipt_escpos import months_text
 from .base import KioskScreen
@@ -33,7 +33,7 @@ class DuesScreen(KioskScreen):
         ids = self.ids
         ids.paid.text = month_zh(st.paid_through) if st and st.paid_through else "还没交过"
         ids.owed.text = ("免交" if self.exempt else f"{len(st.months_owed)}个月") if st else ""
-        ids.amount.text = f"{fen_to_yuan(st.amount_owed_fen)}元" if st else ""
+        ids.amount.text = fen_zh(st.amount_owed_fen) if st else ""
         ids.confirm.text = "确认收款" if confirmation else "请工作人员确认"
         ids.choose.opacity = 0 if self.exempt or not st else 1
         ids.choose.disabled = self.exempt or not st
@@ -42,14 +42,24 @@ class DuesScreen(KioskScreen):
             self._update_plan()
 
     def prompt_text(self) -> str:
+        """Short: what this payment is. The rest (paid through, how to change, who
+        confirms) is on the screen and on 再听一遍."""
         st = self.status
         if not st:
             return ""
         if self.exempt:
-            return f"{st.name}同志，{st.say_zh()}这里不用交钱，请点回首页。"
+            return "您的党费已经免交。"
+        return f"这次交{self.months}个月，一共{fen_zh(self.total_fen)}。"
+
+    def details(self) -> str:
+        st = self.status
+        if not st:
+            return ""
+        if self.exempt:
+            return f"{st.say_zh()}这里不用交钱，请点回首页。"
         ask = ("请工作人员输入密码，确认收到现金。" if self.confirmation is None
                else "收到现金后，请点确认收款。")
-        return f"{st.name}同志，{st.say_zh()}这次交{self.plan_line}。要改月数，请点加号或减号。{ask}"
+        return f"{st.say_zh()}这次交{self.plan_line}。要改月数，请点加号或减号。{ask}"
 
     @classmethod
     def sample(cls, app) -> dict:
@@ -64,7 +74,7 @@ class DuesScreen(KioskScreen):
             return False
         total = sum(r.due_fen - r.paid_fen for r in todo)
         self.ids.count.text = f"{self.months}个月"
-        self.ids.plan.text = f"{months_text([r.month for r in todo])}\n一共{fen_to_yuan(total)}元"
+        self.ids.plan.text = f"{months_text([r.month for r in todo])}\n一共{fen_zh(total)}"
         self.plan_line = f"{self.months}个月，{months_text([r.month for r in todo])}，一共{fen_zh(total)}"
         self.total_fen = total
         return True

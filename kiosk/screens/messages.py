@@ -15,6 +15,7 @@ from core import calls
 from core.errors import LianxinError
 
 from ..receipt_escpos import local_time
+from .base import member_no_said
 from .staff import StaffScreen, sample_staff
 
 NO_SOUND = "这台终端没有接扬声器，放不了录音。"
@@ -32,9 +33,12 @@ def _when_zh(iso_text: str) -> str:
     return f"{int(m)}月{int(d)}日{int(hh)}点{mm}分"
 
 
-def who_left(row: dict) -> str:
+def who_left(row: dict, *, said: bool = False) -> str:
+    """Who left a message, as shown; ``said``: as spoken (the member number by its digits
+    only, never its letters' names)."""
     if row["member_no"]:
-        return f"{row['member_name'] or '党员'}（{row['member_no']}）"
+        no = member_no_said(row["member_no"]) if said else row["member_no"]
+        return f"{row['member_name'] or '党员'}（{no}）"
     return f"来电 {row['caller']}" if row["caller"] else "没有留下号码的来电"
 
 
@@ -78,8 +82,13 @@ class StaffMessagesScreen(StaffScreen):
             return "现在没有留言。请点返回。"
         r = self.row
         state = "还没有听过" if not r["heard_at"] else "已经听过"
-        return (f"留言，第{self.number + 1}条，共{len(self.rows)}条，{state}。"
-                f"{who_left(r)}留的，{_when_zh(r['recorded_at'])}，{r['seconds']:g}秒。"
+        return f"留言，第{self.number + 1}条，共{len(self.rows)}条，{state}。"
+
+    def more(self) -> str:
+        if not self.rows:
+            return ""
+        r = self.row
+        return (f"{who_left(r, said=True)}留的，{_when_zh(r['recorded_at'])}，{r['seconds']:g}秒。"
                 f"请点：{'，'.join(self.choice_labels())}。")
 
     def go(self, step: int) -> None:

@@ -48,9 +48,13 @@ class NoticesScreen(ReadAloud, KioskScreen):
     def prompt_text(self) -> str:
         if not self.items:
             return NONE_YET
-        return (f"支部通知，{self.posted}：{self.title}。"
-                f"{'可以点上一条，下一条。' if len(self.items) > 1 else ''}"
-                f"{self.current_sentence()}")
+        return f"支部通知：{self.title}。"
+
+    def details(self) -> str:
+        if not self.items:
+            return ""
+        return (f"{self.posted}。"
+                f"{'可以点上一条，下一条。' if len(self.items) > 1 else ''}")
 
     def go(self, step: int) -> None:
         if self.items:

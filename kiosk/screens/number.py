@@ -17,7 +17,7 @@ class NumberScreen(KioskScreen):
         self.ids.entry.text = ""
 
     def prompt_text(self) -> str:
-        return "请用下面的数字键输入您的党员编号，输完请点确定。"
+        return "请输入党员编号，再点确定。"
 
     def on_key(self, key: str) -> None:
         entry = self.ids.entry

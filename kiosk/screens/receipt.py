@@ -8,11 +8,13 @@ printer that is not there is said and shown — the payment is recorded either w
 from __future__ import annotations
 
 from core import dues
-from core.money import fen_to_yuan, fen_zh
+from core.money import fen_zh
 
 from .. import printer
 from .. import receipt_escpos as receipt_doc
 from .dues_flow import PanelScreen
+
+PRINTED = "收据已经打印。"
 
 
 class ReceiptScreen(PanelScreen):
@@ -25,12 +27,15 @@ class ReceiptScreen(PanelScreen):
         self.left_share = 1.6
         r = self.receipt
         self.title = "党费收据" if r else ""
-        self.body = "\n".join(f"{k}：{v}" for k, v in receipt_doc.receipt_lines(r)) if r else ""
-        self.figure = f"{fen_to_yuan(r.amount_fen)}元" if r else ""
+        self.body = ("\n".join(f"{k}：{v}" for k, v in receipt_doc.receipt_lines(r, screen=True))
+                     if r else "")
+        self.figure = fen_zh(r.amount_fen) if r else ""
         buttons = []
         if r and printer.configured():
             buttons.append(("再打印一张", "", self.reprint))
-        buttons.append(("完成", "", self.done))
+        if r and not by_staff:
+            buttons.append(("办别的事", "回首页，办别的事", self.app.home))
+        buttons.append(("完成", "完成，退出", self.done))
         self.set_choices(buttons if r else [])
         if r and print_now and printer.configured():
             self.printed = self._print()
@@ -41,20 +46,29 @@ class ReceiptScreen(PanelScreen):
         except printer.PrinterError as err:
             self.message = err.zh
             return err.zh
-        return "收据正在打印，请拿好。"
+        return PRINTED
 
     def prompt_text(self) -> str:
+        """The amount and the months, and whether the receipt printed; never its number
+        or check code (letters and digits no one can take in by ear)."""
         r = self.receipt
         if not r:
             return ""
-        months = (f"交了{receipt_doc.months_text(r.months)}，共{len(r.months)}个月，"
-                  if r.months else "")
-        return (f"已经收到{r.member_name}同志的党费，一共{fen_zh(r.amount_fen)}，{months}"
-                f"收款人{r.collector_name}。收据号{r.receipt_no}，校验码{r.check_code}。"
-                f"{self.printed}办完了请点完成。")
+        months = f"{len(r.months)}个月" if r.months else ""
+        printed = PRINTED if self.printed == PRINTED else ""
+        return f"收到党费{fen_zh(r.amount_fen)}，{months}。{printed}" if months else \
+            f"收到党费{fen_zh(r.amount_fen)}。{printed}"
+
+    def details(self) -> str:
+        r = self.receipt
+        if not r:
+            return ""
+        months = f"交了{receipt_doc.months_text(r.months)}，" if r.months else ""
+        failed = self.printed if self.printed and self.printed != PRINTED else ""
+        return f"{months}收款人{r.collector_name}。{failed}办完了请点完成。"
 
     def repeat_text(self) -> str:
-        return self.prompt_text()
+        return "".join(t for t in (self.prompt_text(), self.details()) if t)
 
     @classmethod
     def sample(cls, app) -> dict:
@@ -63,7 +77,8 @@ class ReceiptScreen(PanelScreen):
 
     def reprint(self) -> None:
         self.message = ""
-        self.app.say(self._print())
+        said = self._print()
+        self.app.say("又打印了一张。" if said == PRINTED else said)
 
     def done(self) -> None:
         if self.by_staff and self.receipt:

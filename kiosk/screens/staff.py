@@ -1,9 +1,10 @@
-"""Staff mode: behind a staff PIN (the confirm screens), entered from the bar's 工作人员.
+"""Staff mode: behind a staff PIN (the confirm screens), entered by holding home's title.
 
     staff           the menu: 找党员 · 今日收款 · 欠费名单 · 留言 · 终端状态 · 退出
     staff_takings   today's takings with the total (core.dues.takings); 打印日报
-    staff_behind    members 3+ months behind (core.dues.behind); the branch decides, the
-                    terminal only lists
+    staff_behind    欠费名单: members 3+ months overdue (core.dues.behind), each with the
+                    months still unpaid counted as the member's own page counts them
+                    ("还差8个月"); the branch decides, the terminal only lists
     staff_terminal  sync (core.outbox.sync_status), speech, vosk model, printer, disk; 试听语音, 试打印
 
 Finding a member and acting for them (dues on their behalf, consent) is in staff_find.py;
@@ -15,10 +16,11 @@ the PIN first.
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from core import branch, calls, config, dues, outbox
-from core.money import fen_to_yuan, fen_zh
+from core.money import fen_zh
 
 from .. import printer
 from .. import receipt_escpos as receipt_doc
@@ -27,6 +29,7 @@ from .dues_flow import PanelScreen
 LINES_PER_PAGE = 4
 # Said and shown to staff when core.dues.clock_suspect finds the clock wrong (fast or slow).
 CLOCK_WRONG = "终端的时间不准，请核对日期和时间"
+CLOCK_WRONG_SAID = "终端的时间不准，请核对。"      # the same, short enough for a prompt
 
 
 def sample_staff(app) -> dict:
@@ -60,7 +63,15 @@ class StaffScreen(PanelScreen):
         return self.speech()
 
     def speech(self) -> str:
+        """The short prompt (<= 8 s said)."""
         raise NotImplementedError
+
+    def details(self) -> str:
+        return self.more() if self.title else ""
+
+    def more(self) -> str:
+        """What 再听一遍 adds: the figures and the choices."""
+        return "请点：" + "，".join(self.choice_labels()) + "。"
 
     @classmethod
     def sample(cls, app) -> dict:
@@ -79,7 +90,7 @@ class StaffMenuScreen(StaffScreen):
         self.title = "工作人员"
         self.clock_wrong = dues.clock_suspect(self.app.store) is not None
         self.body = (f"{s.name}（{role}），您好。\n今天收款{len(t['entries'])}笔，"
-                     f"合计{fen_to_yuan(t['total_fen'])}元。\n未听的留言{self.unheard}条。"
+                     f"合计{fen_zh(t['total_fen'])}。\n未听的留言{self.unheard}条。"
                      + ("\n" + CLOCK_WRONG if self.clock_wrong else ""))
         self.set_choices([
             ("找党员", "找党员，代交党费或登记同意", lambda: self.app.show("staff_find")),
@@ -91,10 +102,14 @@ class StaffMenuScreen(StaffScreen):
         ])
 
     def speech(self) -> str:
-        heard = f"有{self.unheard}条留言还没有听。" if self.unheard else ""
-        heard += CLOCK_WRONG + "。" if self.clock_wrong else ""
-        return (f"{self.app.staff.name}，您好。{heard}请点：找党员，今日收款，欠费名单，留言，"
-                "终端状态，或者退出。")
+        if self.clock_wrong:
+            return f"{self.app.staff.name}，{CLOCK_WRONG_SAID}"
+        heard = f"有{self.unheard}条新留言。" if self.unheard else "请点要办的事。"
+        return f"{self.app.staff.name}，您好。{heard}"
+
+    def more(self) -> str:
+        clock = CLOCK_WRONG + "。" if self.clock_wrong else ""
+        return f"{clock}请点：找党员，今日收款，欠费名单，留言，终端状态，或者退出。"
 
 
 class StaffTakingsScreen(StaffScreen):
@@ -106,9 +121,9 @@ class StaffTakingsScreen(StaffScreen):
         shown = entries[self.page * LINES_PER_PAGE:(self.page + 1) * LINES_PER_PAGE]
         self.title = f"今日收款 {t['day']}"
         lines = [f"共{len(entries)}笔" + (f"（第{self.page + 1}页，共{pages}页）" if pages > 1 else "")]
-        lines += [f"{e['name']} {fen_to_yuan(e['amount_fen'])}元 {e['collected_by']}" for e in shown]
+        lines += [f"{e['name']} {fen_zh(e['amount_fen'])} {e['collected_by']}" for e in shown]
         self.body = "\n".join(lines)
-        self.figure = f"{t['total_yuan']}元"
+        self.figure = fen_zh(t["total_fen"])
         buttons = [("打印日报", "", self.print_sheet)]
         if pages > 1:
             buttons.append(("下一页", "", lambda: self.app.show("staff_takings", page=self.page + 1)))
@@ -117,8 +132,10 @@ class StaffTakingsScreen(StaffScreen):
 
     def speech(self) -> str:
         t = self.takings
-        return (f"今天收款{len(t['entries'])}笔，合计{fen_zh(t['total_fen'])}。"
-                "要打印日报，请点打印日报。")
+        return f"今天收款{len(t['entries'])}笔，合计{fen_zh(t['total_fen'])}。"
+
+    def more(self) -> str:
+        return "要打印日报，请点打印日报。"
 
     def print_sheet(self) -> None:
         data = receipt_doc.day_sheet_bytes(branch.get(self.app.store).name, self.takings,
@@ -142,10 +159,10 @@ class StaffBehindScreen(StaffScreen):
         rows = self.rows = dues.behind(self.app.store)
         pages = max(1, -(-len(rows) // LINES_PER_PAGE))
         self.page = page % pages
-        shown = rows[self.page * LINES_PER_PAGE:(self.page + 1) * LINES_PER_PAGE]
-        self.title = "欠费三个月以上"
-        lines = [f"{s.name}（{s.member_no}）欠{s.overdue_months}个月"
-                 + ("，满六个月" if s.level == "flag" else "") for s in shown]
+        shown = self.shown = rows[self.page * LINES_PER_PAGE:(self.page + 1) * LINES_PER_PAGE]
+        self.title = "欠费名单"
+        lines = [f"{s.name}（{s.member_no}）还差{len(s.months_owed)}个月"
+                 + ("，要提醒" if s.level == "flag" else "") for s in shown]
         self.body = "\n".join(lines) if rows else "没有欠费三个月以上的党员。"
         if pages > 1:
             self.body += f"\n第{self.page + 1}页，共{pages}页"
@@ -159,9 +176,14 @@ class StaffBehindScreen(StaffScreen):
     def speech(self) -> str:
         if not self.rows:
             return "没有欠费三个月以上的党员。"
-        return (f"欠费三个月以上的党员有{len(self.rows)}位。怎么处理由支部决定。"
-                + "，".join(f"{s.name}欠{s.overdue_months}个月" for s in self.rows[:LINES_PER_PAGE])
-                + "。")
+        return f"欠费名单上有{len(self.rows)}位。"
+
+    def more(self) -> str:
+        """This page's names (page 2 says page 2's), then who decides."""
+        if not self.rows:
+            return ""
+        return ("，".join(f"{s.name}还差{len(s.months_owed)}个月" for s in self.shown)
+                + "。怎么处理由支部决定。")
 
 
 def terminal_state(app) -> list[str]:
@@ -177,12 +199,13 @@ def terminal_state(app) -> list[str]:
             sync_line += f"。上次同步没有成功：{error.get('zh') or '原因不明'}"
     else:
         sync_line = f"同步：还没有登记到服务站，等待同步{st['waiting_events']}条"
-    speech = "语音：espeak-ng 已安装" if shutil.which("espeak-ng") else "语音：没有装 espeak-ng"
-    model = config.get("vosk_model")
-    listen = f"语音识别：已设置模型 {model}" if model else "语音识别：没有模型，只用触摸"
+    # In words staff can act on: no engine names, no units such as GB (issue 10).
+    speech = "语音：正常" if shutil.which("espeak-ng") else "语音：没有装好，请找技术人员"
+    listen = "语音识别：已经打开" if config.get("vosk_model") else "语音识别：没有打开，只用触摸"
     disk = shutil.disk_usage(store.path.parent if hasattr(store.path, "parent") else ".")
+    free = round(100 * disk.free / disk.total) if disk.total else 0
     lines = [sync_line, speech, listen, f"打印机：{printer.describe()}",
-             f"磁盘：还剩{disk.free / 1e9:.1f}GB，共{disk.total / 1e9:.0f}GB"]
+             f"存储空间：还剩{free}%" + ("，快满了，请找技术人员" if free < 10 else "")]
     if dues.clock_suspect(store):
         lines.insert(1, CLOCK_WRONG)
     return lines
@@ -198,7 +221,11 @@ class StaffTerminalScreen(StaffScreen):
                           ("返回", "返回工作人员菜单", self.menu)])
 
     def speech(self) -> str:
-        return "终端状态。" + "。".join(self.lines) + "。"
+        return CLOCK_WRONG_SAID if CLOCK_WRONG in self.lines else "终端状态，请看屏幕。"
+
+    def more(self) -> str:
+        # said without what is in brackets (a device path is no use read out letter by letter)
+        return "。".join(re.sub(r"（[^）]*）", "", line) for line in self.lines) + "。"
 
     def voice_test(self) -> None:
         self.tell(f"这是语音测试：{branch.get(self.app.store).name}，党费一共1元5角。")

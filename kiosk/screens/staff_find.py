@@ -17,7 +17,7 @@ from kivy.metrics import dp
 
 from core import consent, dues, members
 from core.errors import LianxinError
-from core.money import fen_to_yuan
+from core.money import fen_zh
 
 from .. import roster
 from ..widgets import ChoiceButton, KeyButton, Keypad
@@ -108,7 +108,10 @@ class StaffFindScreen(SearchScreen):
     def prompt_text(self) -> str:
         if not self.title:
             return ""
-        return "请输入党员名字的拼音首字母，比如刘桂兰，输入L G L，再点查找。按编号找，请点按编号找。"
+        return "请输入名字的拼音首字母，再点查找。"
+
+    def details(self) -> str:
+        return "按编号找，请点按编号找。" if self.title else ""
 
     def search(self, typed: str) -> None:
         if not typed:
@@ -132,7 +135,10 @@ class StaffNumberScreen(SearchScreen):
             + super().switches()
 
     def prompt_text(self) -> str:
-        return "请输入党员编号，输完请点确定。按拼音找，请点按拼音找。" if self.title else ""
+        return "请输入党员编号，再点确定。" if self.title else ""
+
+    def details(self) -> str:
+        return "按拼音找，请点按拼音找。" if self.title else ""
 
     def search(self, typed: str) -> None:
         found = roster.match_number(members.list_all(self.app.store), typed)
@@ -151,6 +157,7 @@ class StaffFoundScreen(StaffScreen):
         pages = max(1, -(-len(found) // NAMES_PER_PAGE))
         self.page = page % pages
         self.shown = found[self.page * NAMES_PER_PAGE:(self.page + 1) * NAMES_PER_PAGE]
+        self.found_n = len(found)
         self.title = f"找到{len(found)}位党员"
         self.body = "\n".join(f"{r['name']}（{r['member_no']}）" for r in self.shown)
         buttons = [(r["name"], "", lambda r=r: self.app.show("staff_member", member_no=r["member_no"]))
@@ -162,7 +169,10 @@ class StaffFoundScreen(StaffScreen):
         self.set_choices(buttons)
 
     def speech(self) -> str:
-        return "找到：" + "，".join(r["name"] for r in self.shown) + "。请点名字。"
+        return f"找到{self.found_n}位，请点名字。"
+
+    def more(self) -> str:
+        return "，".join(r["name"] for r in self.shown) + "。"
 
     @classmethod
     def sample(cls, app) -> dict:
@@ -180,7 +190,7 @@ class StaffMemberScreen(StaffScreen):
         self.title = f"{st.name}（{member_no}）"
         self.body = st.say_zh() + "\n同意：" + ("、".join(
             SCOPE_LABELS[k] for k, v in agreed.items() if v) or "还没有登记")
-        self.figure = f"{fen_to_yuan(st.amount_owed_fen)}元" if st.months_owed else ""
+        self.figure = fen_zh(st.amount_owed_fen) if st.months_owed else ""
         buttons = [("代交党费", "", self.pay),
                    ("同意登记", "", lambda: self.app.show("staff_consent", member_no=member_no)),
                    ("找别人", "找别的党员", lambda: self.app.show("staff_find")),
@@ -188,6 +198,11 @@ class StaffMemberScreen(StaffScreen):
         self.set_choices(buttons)
 
     def speech(self) -> str:
+        if not getattr(self, "status", None):
+            return ""
+        return f"{self.status.name}，请点要办的事。"
+
+    def more(self) -> str:
         if not getattr(self, "status", None):
             return ""
         said = self.status.say_zh()
@@ -233,8 +248,13 @@ class StaffConsentScreen(StaffScreen):
 
     def speech(self) -> str:
         if not self.scope:
-            return f"{self.member_name}的同意登记。请点要登记的一项：保存记录，来电识别，语音留言。"
-        return f"请问{self.member_name}同志：{consent.SCOPES[self.scope]}，您同意吗？"
+            return "请点要登记的一项。"
+        return f"请问{self.member_name}同志，您同意吗？"
+
+    def more(self) -> str:
+        if not self.scope:
+            return f"{self.member_name}的同意登记：保存记录，来电识别，语音留言。"
+        return f"{consent.SCOPES[self.scope]}。同意，请点同意；不同意，请点不同意。"
 
     @classmethod
     def sample(cls, app) -> dict:

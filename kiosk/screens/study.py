@@ -130,9 +130,14 @@ class StudyScreen(KioskScreen):
     def prompt_text(self) -> str:
         if not self.shown:
             return self.title
+        return "请点一课来学习。"
+
+    def details(self) -> str:
+        if not self.shown:
+            return ""
         items = "；".join(f"{rec.title}，{rec.minutes}分钟，{rec.reason_zh}" for rec in self.shown)
         more = "想看别的课，请点更多课程。" if self.pages > 1 else ""
-        return f"请点一课来学习：{items}。{more}"
+        return f"{items}。{more}"
 
     @classmethod
     def sample(cls, app) -> dict:

@@ -41,8 +41,12 @@ class WhoScreen(KioskScreen):
         _fill(self.ids.choices, buttons)
 
     def prompt_text(self) -> str:
-        return ("请点您的姓：" + "，".join(f"姓{s}" for s in self.shown) + "。"
-                + ("没有您的姓，请点更多姓氏。" if self.pages > 1 else "")
+        """The surnames themselves (four single characters: ~5.5 s), for those who cannot
+        read the buttons; the rest on 再听一遍."""
+        return "请点您的姓：" + "，".join(self.shown) + "。"
+
+    def details(self) -> str:
+        return (("没有您的姓，请点更多姓氏。" if self.pages > 1 else "")
                 + "也可以点输入党员编号。")
 
 
@@ -62,7 +66,10 @@ class NamesScreen(KioskScreen):
         _fill(self.ids.choices, buttons)
 
     def prompt_text(self) -> str:
-        return ("请点您的名字：" + "，".join(r["name"] for r in self.shown) + "。"
+        return "请点您的名字。"
+
+    def details(self) -> str:
+        return ("，".join(r["name"] for r in self.shown) + "。"
                 + ("没有您的名字，请点更多名字。" if self.pages > 1 else "")
                 + "姓不对，请点重新选姓。")
 
