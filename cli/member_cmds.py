@@ -127,7 +127,7 @@ def show_import_report(report, as_json: bool, skip_bad_rows: bool) -> None:
 @click.argument("member_no")
 @pass_ctx
 def member_set_pin(ctx, member_no):
-    """Set a member's 4-6 digit PIN (asked twice, never echoed)."""
+    """Set a member's 4-digit PIN (asked twice, never echoed)."""
     from core import pins
 
     pin = click.prompt("新密码 (new PIN)", hide_input=True, confirmation_prompt=True)

@@ -134,7 +134,7 @@ def add(store, *, member_no: str, name: str, category: str, income_fen: int | No
     parse_month(dues_from)
     phone_list = sorted({normalize_phone(p) for p in phones})
     if pin:
-        pin_hash = pins.hash_pin(pin)
+        pin_hash = pins.hash_pin(pin, "member")
     payload = {"member_no": member_no, "name": name, "category": category, "joined": joined,
                "probation": probation, "dues_from": dues_from, "phones": phone_list,
                "pin_hash": pin_hash, "rate": {"year": now.year, **quote.as_dict()}}

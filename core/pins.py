@@ -1,4 +1,4 @@
-"""PINs: 4–6 digits, hashed with argon2id, five wrong tries lock the account for 15 minutes.
+"""PINs: a member's 4 digits, staff 4–6; argon2id; five wrong tries lock for 15 minutes.
 
 Used for both members (``member`` table) and staff (``staff`` table). Every try is audited;
 the failure counter is committed before the error is raised, so killing the process right
@@ -31,14 +31,23 @@ _hasher = PasswordHasher(time_cost=1, memory_cost=47104, parallelism=1)
 _TABLES = {"member": "member_no", "staff": "staff_no"}
 
 
-def check_format(pin: str) -> str:
+MEMBER_PIN = re.compile(r"[0-9]{4}")
+# A member's PIN is exactly 4 digits: the kiosk and the phone line take it at its 4th digit
+# (no 确定, no #), so a longer one could never be entered. Staff PINs may be 4 to 6.
+
+
+def check_format(pin: str, kind: str = "staff") -> str:
+    if kind == "member":
+        if not isinstance(pin, str) or not MEMBER_PIN.fullmatch(pin):
+            raise InvalidInput("a member's PIN is 4 digits", "党员密码是4位数字。")
+        return pin
     if not isinstance(pin, str) or not _PIN.fullmatch(pin):
         raise InvalidInput("a PIN is 4 to 6 digits", "密码是4到6位数字。")
     return pin
 
 
-def hash_pin(pin: str) -> str:
-    return _hasher.hash(check_format(pin))
+def hash_pin(pin: str, kind: str = "staff") -> str:
+    return _hasher.hash(check_format(pin, kind))
 
 
 def verify(store, kind: str, number: str, pin: str, *, actor: str | None = None,
@@ -143,7 +152,7 @@ def _matches(pin_hash: str | None, pin: str) -> bool:
 
 def set_pin(store, kind: str, number: str, pin: str, *, actor: str) -> None:
     key = _TABLES[kind]
-    hashed = hash_pin(pin)
+    hashed = hash_pin(pin, kind)
     with store.transaction():
         if not store.one(f"SELECT 1 FROM {kind} WHERE {key} = ?", [number]):
             raise NotFound(f"no {kind} {number}")

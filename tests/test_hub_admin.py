@@ -34,7 +34,8 @@ def test_database_settings_and_append_only_log(hub, tmp_path):
                             ).fetchall() == [("m001_initial",), ("m002_terminal_enrolled_seq",),
                                              ("m003_terminal_clock_ahead",),
                                              ("m004_quarantine_and_skip_reports",),
-                                             ("m005_operators",)]
+                                             ("m005_operators",),
+                                             ("m006_operator_sessions",)]
     hub_id = hub.meta("hub_id")
     assert len(hub_id) == 36
     hub.close()

@@ -203,7 +203,8 @@ def test_staff_add_refusals_append_nothing(storage):
 @pytest.fixture
 def demo_hub(hub_storage, hub_server):
     loaded = admin.load_demo(hub_storage, clock=FixedClock(NOW), people=True)
-    assert loaded == {"branch": DEMO, "staff": 2, "members": 34, "lessons": 8, "notices": 4}
+    assert loaded == {"branch": DEMO, "staff": 2, "members": 34, "lessons": 8, "notices": 4,
+                      "operators": ["demo-county", "demo-town"]}
     return hub_server(hub_storage)
 
 

@@ -235,6 +235,8 @@ def test_set_pin_unlocks_and_ships_only_the_hash(store, member):
     pins.verify(store, "member", member, "8642")
     with pytest.raises(InvalidInput):
         pins.set_pin(store, "member", member, "12", actor="staff:S01")
+    with pytest.raises(InvalidInput, match="4 digits"):   # kiosk and phone take 4 digits
+        pins.set_pin(store, "member", member, "86420", actor="staff:S01")
     with pytest.raises(NotFound):
         pins.set_pin(store, "member", "NOPE", "1234", actor="staff:S01")
 

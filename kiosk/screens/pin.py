@@ -1,4 +1,4 @@
-"""The PIN: a 4–6 digit code on a big keypad, checked by ``core.pins.verify``.
+"""The PIN: a 4-digit code (staff: 4–6) on a big keypad, checked by ``core.pins.verify``.
 
 Digits are never shown or spoken: the screen shows ●●○○ and a key says how many digits
 are in. A member's PIN is taken as soon as its 4th digit is in (as on the phone line):
