@@ -26,6 +26,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {"login": ("/login", "登录"), "overview": ("/", "总览：各支部收缴率、欠费、学习、终端、待处理"),
          "branch": ("/branch/DEMO-QSC", "支部：12个月党费、欠费党员、党员名单"),
+         "queues": ("/queues", "待处理：名单修改申请、重复交费、交费核对"),
          "terminals": ("/terminals", "终端：最后联系、待上传、数据链、时钟（自动更新）"),
          "log": ("/log", "操作记录：谁、何时、从哪里、做了什么（防篡改）")}
 SIZES = {"1366x768": {"width": 1366, "height": 768}, "390x844": {"width": 390, "height": 844}}

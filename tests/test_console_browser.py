@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 from sync import client as sc
 
 SIZES = {"office": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
-PAGES = {"/": "总览", "/branch/DEMO-QSC": "清水村党支部", "/terminals": "终端",
-         "/log": "操作记录"}
+PAGES = {"/": "总览", "/branch/DEMO-QSC": "清水村党支部", "/queues": "待处理",
+         "/terminals": "终端", "/log": "操作记录"}
 
 
 def _sign_in(page, hub, username: str, password: str = PASSWORD) -> None:

@@ -470,6 +470,11 @@ def _pending(storage: HubStorage, event_id: str) -> dict:
     if prop is None:
         raise NotFound(f"no proposal {event_id}", "没有这条修改申请。")
     if prop["status"] != "pending":
-        raise InvalidInput(f"proposal {event_id} was already {prop['status']}",
-                           "这条修改申请已经处理过了。")
+        zh = {"accepted": "接受", "rejected": "不接受", "settled": "自动核对"}.get(
+            prop["status"], prop["status"])
+        by = f"已经由{prop['decided_by']}" if prop["decided_by"] else "已经"
+        when = f"在{prop['decided_at'][:16].replace('T', ' ')}" if prop["decided_at"] else ""
+        raise InvalidInput(f"proposal {event_id} was already {prop['status']} by "
+                           f"{prop['decided_by']} at {prop['decided_at']}",
+                           f"这条修改申请{by}{when}处理过了（{zh}）。")
     return prop

@@ -6,6 +6,8 @@ under ``/v1``). Handlers are thin: the signed-in operator, one function of
     GET  /                  overview of the branches in scope
     GET  /branch/{code}     one branch (403 outside the operator's scope)
     GET  /terminals         terminals; /terminals/rows is its table body, refetched every 30 s
+    GET  /queues            what waits (待处理): roster proposals, double payments, payment
+                            checks; POST /queues/… decides one (CSRF, write scope)
     GET  /log               the operators' action trail (操作记录)
     GET  /static/{file}     the stylesheet and the one small script, served by the hub
 
@@ -33,6 +35,8 @@ from . import charts, sessions, views
 HERE = Path(__file__).parent
 LOGIN_COOKIE = "lianxin_login"          # double-submit token of the sign-in form
 _STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+_DONE = {"accepted": "已接受这条修改申请，各终端下次同步时会收到。",
+         "rejected": "已不接受这条修改申请。", "resolved": "已记下处理结果。"}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
@@ -68,12 +72,12 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
                                        source=source(request), now_ms=now_ms(),
                                        idle_ms=idle_ms)
 
-    def refused(request: Request, e: LianxinError) -> Response:
+    def refused(request: Request, e: LianxinError, back: str = "/") -> Response:
         if isinstance(e, sessions.SignedOut):
             return RedirectResponse("/login?idle=1" if e.idle else "/login", status_code=303)
         status = 403 if isinstance(e, operators.Forbidden | sessions.BadForm) else (
-            404 if isinstance(e, NotFound) else 400)
-        return page(request, "error.html", status=status, message=e.zh)
+            404 if isinstance(e, NotFound) else 409 if "处理过了" in e.zh else 400)
+        return page(request, "error.html", status=status, message=e.zh, back=back)
 
     async def show(request: Request, template: str, build, **kw) -> Response:
         """A page for the signed-in operator: ``build(operator) -> context``."""
@@ -150,6 +154,50 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
     async def terminal_rows(request: Request):
         return await show(request, "terminal_rows.html",
                           lambda op: views.terminals(storage, op))
+
+    @app.get("/queues", include_in_schema=False)
+    async def queues(request: Request, done: str = ""):
+        return await show(request, "queues.html", lambda op: views.queues(storage, op),
+                          nav="queues", done=_DONE.get(done))
+
+    async def act(request: Request, work) -> Response:
+        """A form that changes something: signed in, this session's CSRF token, then
+        ``work(session, form)`` in a worker thread; back to 待处理 with what was done."""
+        form = await _form(request)
+        try:
+            session = await signed_in(request)
+            sessions.check_csrf(session, form.get("csrf"))
+            done = await run_in_threadpool(work, session, form)
+        except LianxinError as e:
+            return refused(request, e, back="/queues")
+        return RedirectResponse(f"/queues?done={done}", status_code=303)
+
+    @app.post("/queues/proposal/{event_id}", include_in_schema=False)
+    async def proposal(request: Request, event_id: str):
+        def work(session, form):
+            accept = form.get("decision") == "accept"
+            views.decide_proposal(storage, session.operator, session.actor, event_id,
+                                  accept=accept, note=form.get("note", "")[:500])
+            return "accepted" if accept else "rejected"
+        return await act(request, work)
+
+    @app.post("/queues/double-payment", include_in_schema=False)
+    async def double_payment(request: Request):
+        def work(session, form):
+            views.resolve_double_payment(storage, session.operator, session.actor,
+                                         form.get("branch", ""), form.get("member_no", ""),
+                                         form.get("month", ""), note=form.get("note", "")[:500])
+            return "resolved"
+        return await act(request, work)
+
+    @app.post("/queues/payment-check", include_in_schema=False)
+    async def payment_check(request: Request):
+        def work(session, form):
+            views.resolve_payment_check(storage, session.operator, session.actor,
+                                        form.get("branch", ""), form.get("entry_id", ""),
+                                        note=form.get("note", "")[:500])
+            return "resolved"
+        return await act(request, work)
 
     @app.get("/log", include_in_schema=False)
     async def trail(request: Request):

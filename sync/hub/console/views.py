@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core.clock import default_clock, month_of
+from core.errors import NotFound
 from core.money import fen_to_yuan
 
 from .. import admin, conflicts, operators, report
@@ -123,3 +124,54 @@ def trail(storage: HubStorage, operator: dict, *, limit: int = 200) -> dict:
     """The operators' action trail: a county admin sees everyone's, others their own."""
     who = None if operator["role"] == "county_admin" else operator["username"]
     return operators.trail(storage, limit=limit, operator=who)
+
+
+def queues(storage: HubStorage, operator: dict) -> dict:
+    """What waits for the operator in every branch in scope: roster proposals, member-months
+    paid twice, payments that do not match the hub's record. ``can_act``: not read-only."""
+    out = {"proposals": [], "double_payments": [], "payment_checks": [],
+           "can_act": operator["role"] != "branch_secretary"}
+    names = {b["code"]: b["name"] for b in storage.list_branches()}
+    for code in operators.branches_in_scope(storage, operator):
+        for p in conflicts.proposals(storage, code):
+            out["proposals"].append({**p, "branch_name": names[code]})
+        for f in conflicts.flags(storage, code):
+            out["double_payments"].append({**f, "branch": code, "branch_name": names[code]})
+        for c in conflicts.payment_checks(storage, code):
+            out["payment_checks"].append({**c, "branch_name": names[code]})
+    return out
+
+
+def decide_proposal(storage: HubStorage, operator: dict, actor, event_id: str, *,
+                    accept: bool, note: str) -> dict:
+    """Accept or reject a roster proposal (``conflicts.accept``/``reject``, as the CLI),
+    in the operator's scope; on the trail."""
+    prop = storage.get_proposal(event_id)
+    if prop is None:
+        raise NotFound(f"no proposal {event_id}", "没有这条修改申请。")
+    operators.require_branch(storage, operator, prop["branch"], write=True)
+    decide = conflicts.accept if accept else conflicts.reject
+    row = decide(storage, event_id, by=operator["username"], note=note.strip() or None)
+    operators.record(storage, actor, "proposal.accepted" if accept else "proposal.rejected",
+                     f"proposal:{event_id}", {"branch": prop["branch"], "note": note.strip()})
+    return row
+
+
+def resolve_double_payment(storage: HubStorage, operator: dict, actor, branch: str,
+                           member_no: str, month: str, *, note: str) -> dict:
+    operators.require_branch(storage, operator, branch, write=True)
+    row = conflicts.resolve_flag(storage, branch, member_no, month, note=note,
+                                 by=operator["username"])
+    operators.record(storage, actor, "double_payment.resolved",
+                     f"member:{branch}/{member_no}", {"month": month, "note": note.strip()})
+    return row
+
+
+def resolve_payment_check(storage: HubStorage, operator: dict, actor, branch: str,
+                          entry_id: str, *, note: str) -> list[dict]:
+    operators.require_branch(storage, operator, branch, write=True)
+    rows = conflicts.resolve_payment_check(storage, branch, entry_id, note=note,
+                                           by=operator["username"])
+    operators.record(storage, actor, "payment_check.resolved", f"entry:{entry_id}",
+                     {"branch": branch, "note": note.strip()})
+    return rows
