@@ -3,8 +3,8 @@
     .venv/bin/python scripts/gen_console_docs.py [--out docs/console] [--url URL]
 
 Without ``--url`` it makes its own demo: a hub (``lianxin hub demo``: the demo branch and
-its operators) with the demo terminal enrolled and synced, clock pinned to 2026-11-15, in a
-temporary folder. With ``--url`` it signs in to a running demo hub (``make demo`` writes
+its operators) with the demo terminal enrolled and synced, and a member added there waiting
+as a proposal, clock pinned to 2026-11-15, in a temporary folder. With ``--url`` it signs in to a running demo hub (``make demo`` writes
 ``var/demo/console/`` this way). Each page at an office PC's 1366×768 and at a phone's
 390×844, signed in as ``demo-county``; PNGs as 256-colour palette images, and OUT/README.md.
 """
@@ -66,6 +66,10 @@ def demo_hub():
             code = _run("hub", "--db", hub, "enroll-code", "--branch", "DEMO-QSC", env=env)
             _run("--db", term, "enroll", "--hub", url, "--code", code, "--label", "演示活动室",
                  env=env)
+            _run("--db", term, "sync", env=env)
+            # A member added at the terminal afterwards: a proposal waiting in 待处理.
+            _run("--db", term, "member", "add", "QS099", "--name", "钱新来", "--category",
+                 "farmer", "--farmer-yuan", "0.50", env=env)
             _run("--db", term, "sync", env=env)
             yield url
         finally:

@@ -42,7 +42,8 @@ def test_sign_in_every_page_and_sign_out(console_hub, page):
     for path, heading in PAGES.items():
         page.goto(console_hub.url + path)
         assert heading in page.get_by_role("heading", level=1).inner_text(), path
-        assert page.get_by_role("table").count() >= 1
+        if path != "/queues":   # 待处理 lists items, not a table
+            assert page.get_by_role("table").count() >= 1
     page.goto(console_hub.url + "/")
     assert page.locator("svg.chart rect").count() == 24          # 12 months × 2 bars
     page.get_by_role("button", name="退出").click()

@@ -421,8 +421,8 @@ def _shown(payload):
     """A proposal's payload as operators see it: a PIN hash is never shown, only that the
     proposal sets a PIN."""
     if isinstance(payload, dict) and "pin_hash" in payload:
-        payload = {k: v for k, v in payload.items() if k != "pin_hash"}
-        payload["pin_set"] = True
+        payload = {**{k: v for k, v in payload.items() if k != "pin_hash"},
+                   "pin_set": bool(payload["pin_hash"])}
     return payload
 
 

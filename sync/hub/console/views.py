@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core.clock import default_clock, month_of
+from core.dues_rules import CATEGORIES
 from core.errors import NotFound
 from core.money import fen_to_yuan
 
@@ -126,6 +127,31 @@ def trail(storage: HubStorage, operator: dict, *, limit: int = 200) -> dict:
     return operators.trail(storage, limit=limit, operator=who)
 
 
+_FIELDS = {"member_no": "编号", "name": "姓名", "category": "类别", "joined": "入党日期",
+           "probation": "预备党员", "dues_from": "从哪个月交党费", "phones": "电话",
+           "status": "状态", "pin_set": "设了新密码", "staff_no": "工作人员编号"}
+
+
+def proposal_fields(payload) -> list[tuple[str, str]]:
+    """A proposal's payload as an operator reads it: Chinese labels, Chinese values, empty
+    fields left out (a PIN hash is never in it: conflicts._shown)."""
+    if not isinstance(payload, dict):
+        return [("内容", str(payload)[:200])]
+    out = []
+    for key, label in _FIELDS.items():
+        value = payload.get(key)
+        if value in (None, "", [], False) and key != "probation":
+            continue
+        if key == "category":
+            value = CATEGORIES.get(value, value)
+        elif isinstance(value, bool):
+            value = "是" if value else "否"
+        elif isinstance(value, list):
+            value = "、".join(map(str, value))
+        out.append((label, str(value)))
+    return out
+
+
 def queues(storage: HubStorage, operator: dict) -> dict:
     """What waits for the operator in every branch in scope: roster proposals, member-months
     paid twice, payments that do not match the hub's record. ``can_act``: not read-only."""
@@ -134,7 +160,8 @@ def queues(storage: HubStorage, operator: dict) -> dict:
     names = {b["code"]: b["name"] for b in storage.list_branches()}
     for code in operators.branches_in_scope(storage, operator):
         for p in conflicts.proposals(storage, code):
-            out["proposals"].append({**p, "branch_name": names[code]})
+            out["proposals"].append({**p, "branch_name": names[code],
+                                     "fields": proposal_fields(p["payload"])})
         for f in conflicts.flags(storage, code):
             out["double_payments"].append({**f, "branch": code, "branch_name": names[code]})
         for c in conflicts.payment_checks(storage, code):
