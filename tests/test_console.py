@@ -49,9 +49,12 @@ def test_wrong_unknown_and_forged_sign_ins_are_refused_plainly(hub):
     _, r = _login(hub, "nobody-here", "wrong-password")
     assert r.status_code == 401 and "用户名或密码不对" in r.text
     # A sign-in form posted from elsewhere (no login cookie): refused before any check.
-    r = requests.post(hub.url + "/login", data={"login_token": "x", "username": "demo-town",
-                                                "password": PASSWORD}, allow_redirects=False)
-    assert r.status_code == 403 and "lianxin_console" not in r.headers.get("set-cookie", "")
+    for token in ("x", "-", ""):
+        r = requests.post(hub.url + "/login", data={"login_token": token, "username":
+                                                    "demo-town", "password": PASSWORD},
+                          allow_redirects=False)
+        assert r.status_code == 403, token
+        assert "lianxin_console" not in r.headers.get("set-cookie", "")
 
 
 def test_a_township_operator_sees_their_township_only(hub):

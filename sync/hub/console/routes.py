@@ -99,8 +99,8 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
     @app.post("/login", include_in_schema=False)
     async def login(request: Request):
         form = await _form(request)
-        if not secrets.compare_digest(str(form.get("login_token", "")),
-                                      request.cookies.get(LOGIN_COOKIE, "") or "-"):
+        cookie = request.cookies.get(LOGIN_COOKIE) or ""
+        if not cookie or not secrets.compare_digest(str(form.get("login_token", "")), cookie):
             return _login_page(request, page, "页面已过期，请再登录一次。", status=403)
         wait = attempts.take(source(request))
         if wait:
