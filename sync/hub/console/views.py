@@ -91,9 +91,7 @@ def branch(storage: HubStorage, operator: dict, code: str, *, query: str = "",
                                                                      m["member_no"]))
     return {"branch": rep["branch"], "month": month, "dues": rep["dues"],
             "study": rep["study"], "trend": trend, "behind": behind,
-            "members": _members(storage, code, query), "query": query,
-            "double_payments": rep["double_payments"],
-            "proposals": conflicts.proposals(storage, code)}
+            "members": _members(storage, code, query), "query": query}
 
 
 def _members(storage: HubStorage, code: str, query: str) -> list[dict]:
