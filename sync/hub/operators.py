@@ -104,7 +104,7 @@ def add(storage: HubStorage, actor: Actor, *, username: str, name: str, role: st
     branch = (branch or "").strip() or None
     if role == "township_operator":
         if not township or not any(b["township"] == township
-                                   for b in storage.list_branches()):
+                                   for b in storage.branch_names()):
             raise InvalidInput(f"a township operator needs the township of a branch here "
                                f"(got {township!r})", "乡镇操作员要填写本中心已有支部所在的乡镇。")
         branch = None
@@ -202,7 +202,7 @@ def authenticate(storage: HubStorage, username: str, password: str, *, source: s
 
 def branches_in_scope(storage: HubStorage, operator: dict) -> list[str]:
     """The codes of the branches ``operator`` may see."""
-    codes = storage.list_branches()
+    codes = storage.branch_names()
     if operator["role"] == "county_admin":
         return [b["code"] for b in codes]
     if operator["role"] == "township_operator":

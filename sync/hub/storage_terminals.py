@@ -26,6 +26,11 @@ class TerminalQueries:
         return self._one("SELECT code, name, township, back_pay_limit, pay_ahead_limit, "
                          "created_at, updated_at FROM branch WHERE code = ?", [code])
 
+    def branch_names(self) -> list[dict]:
+        """Code, name and township of every branch: what scope checks read (cheap, unlike
+        :meth:`list_branches`, which counts each branch's events)."""
+        return self._all("SELECT code, name, township FROM branch ORDER BY code")
+
     def list_branches(self) -> list[dict]:
         return self._all(
             "SELECT b.code, b.name, b.township, b.back_pay_limit, b.pay_ahead_limit, "

@@ -155,7 +155,7 @@ def queues(storage: HubStorage, operator: dict) -> dict:
     paid twice, payments that do not match the hub's record. ``can_act``: not read-only."""
     out = {"proposals": [], "double_payments": [], "payment_checks": [],
            "can_act": operator["role"] != "branch_secretary"}
-    names = {b["code"]: b["name"] for b in storage.list_branches()}
+    names = {b["code"]: b["name"] for b in storage.branch_names()}
     for code in operators.branches_in_scope(storage, operator):
         for p in conflicts.proposals(storage, code):
             out["proposals"].append({**p, "branch_name": names[code],
