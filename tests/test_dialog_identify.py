@@ -137,7 +137,7 @@ def test_unknown_number_and_wrong_pin_get_the_same_answer_and_count_the_same(dem
     assert wrong[1] is State.ASK_NUMBER
     # Both spend an argon2 check: the unknown number is not answered measurably sooner.
     times = {"unknown": [], "wrong": []}
-    for _ in range(3):
+    for _ in range(2):   # tries 3-6 of this caller: within its budget, so each is checked
         times["unknown"].append(answer_to(demo_store, "888", "1234")[2])
         times["wrong"].append(answer_to(demo_store, "6", "0000")[2])
     assert min(times["unknown"]) > 0.5 * min(times["wrong"]), times

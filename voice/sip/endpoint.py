@@ -94,7 +94,20 @@ class Endpoint(InviteServer):
     # -- life cycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
+        any_port = self.port == 0
+        for _ in range(8 if any_port else 1):
+            await self._start(reset_port=any_port)
+            if self._server or not self.tcp or not any_port:
+                break
+            # The system's free UDP port is taken for TCP: pick another pair.
+            self._udp.close()
+        log.info("SIP line listening on %s:%d (UDP%s)", self.host, self.port,
+                 "+TCP" if self._server else "")
+
+    async def _start(self, *, reset_port: bool) -> None:
         loop = asyncio.get_running_loop()
+        if reset_port:
+            self.port = 0
         self._udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self),
                                                            local_addr=(self.host, self.port))
         self.port = self._udp.get_extra_info("sockname")[1]
@@ -108,8 +121,6 @@ class Endpoint(InviteServer):
                 self._server = await asyncio.start_server(self._tcp_client, self.host, self.port)
             except OSError as e:
                 log.warning("SIP over TCP off: port %d taken (%s)", self.port, e)
-        log.info("SIP line listening on %s:%d (UDP%s)", self.host, self.port,
-                 "+TCP" if self._server else "")
 
     async def stop(self) -> None:
         for call in list(self.calls.values()):
