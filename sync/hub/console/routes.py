@@ -18,39 +18,21 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from pathlib import Path
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from core.errors import AuthError, LianxinError, Locked, NotFound
+from core.errors import AuthError, LianxinError, Locked
 
-from .. import operators
 from ..storage import HubStorage
-from . import charts, sessions, views
+from . import sessions, views
+from .web import HERE, Console, read_form
 
-HERE = Path(__file__).parent
 LOGIN_COOKIE = "lianxin_login"          # double-submit token of the sign-in form
 _STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
 _DONE = {"accepted": "已接受这条修改申请，各终端下次同步时会收到。",
          "rejected": "已不接受这条修改申请。", "resolved": "已记下处理结果。"}
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                               "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
-_env = Environment(loader=FileSystemLoader(HERE / "templates"),
-                   autoescape=select_autoescape(["html"]), trim_blocks=True,
-                   lstrip_blocks=True)
-_env.globals.update(roles=operators.ROLES, dues_bars=charts.dues_bars)
-_env.filters["yuan"] = lambda fen: f"{fen / 100:,.2f}"
-_env.filters["pct"] = lambda rate: "—" if rate is None else f"{rate}%"
-_env.filters["when"] = lambda ts: (ts or "从未")[:16].replace("T", " ")
 
 
 def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attempts,
@@ -58,35 +40,9 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
     """Add the console's routes to the hub app. ``now_ms`` is the protocol clock (session
     times); ``attempts`` a per-address token bucket with ``take(key) -> seconds to wait``;
     ``idle_ms`` signs an idle operator out."""
-
-    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        html = _env.get_template(name).render(request=request, **context)
-        return HTMLResponse(html, status_code=status, headers=_HEADERS)
-
-    def source(request: Request) -> str:
-        return request.client.host if request.client else "unknown"
-
-    async def signed_in(request: Request) -> sessions.Session:
-        return await run_in_threadpool(sessions.current, storage,
-                                       request.cookies.get(sessions.COOKIE),
-                                       source=source(request), now_ms=now_ms(),
-                                       idle_ms=idle_ms)
-
-    def refused(request: Request, e: LianxinError, back: str = "/") -> Response:
-        if isinstance(e, sessions.SignedOut):
-            return RedirectResponse("/login?idle=1" if e.idle else "/login", status_code=303)
-        status = 403 if isinstance(e, operators.Forbidden | sessions.BadForm) else (
-            404 if isinstance(e, NotFound) else 409 if "处理过了" in e.zh else 400)
-        return page(request, "error.html", status=status, message=e.zh, back=back)
-
-    async def show(request: Request, template: str, build, **kw) -> Response:
-        """A page for the signed-in operator: ``build(operator) -> context``."""
-        try:
-            session = await signed_in(request)
-            context = await run_in_threadpool(build, session.operator)
-        except LianxinError as e:
-            return refused(request, e)
-        return page(request, template, session=session, **context, **kw)
+    console = Console(storage, now_ms=now_ms, idle_ms=idle_ms)
+    page, source, signed_in = console.page, console.source, console.signed_in
+    refused, show = console.refused, console.show
 
     @app.get("/login", include_in_schema=False)
     async def login_form(request: Request, idle: int = 0):
@@ -98,7 +54,7 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request):
-        form = await _form(request)
+        form = await read_form(request)
         cookie = request.cookies.get(LOGIN_COOKIE) or ""
         if not cookie or not secrets.compare_digest(str(form.get("login_token", "")), cookie):
             return _login_page(request, page, "页面已过期，请再登录一次。", status=403)
@@ -122,7 +78,7 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
 
     @app.post("/logout", include_in_schema=False)
     async def logout(request: Request):
-        form = await _form(request)
+        form = await read_form(request)
         try:
             session = await signed_in(request)
             sessions.check_csrf(session, form.get("csrf"))
@@ -161,16 +117,9 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
                           nav="queues", done=_DONE.get(done))
 
     async def act(request: Request, work) -> Response:
-        """A form that changes something: signed in, this session's CSRF token, then
-        ``work(session, form)`` in a worker thread; back to 待处理 with what was done."""
-        form = await _form(request)
-        try:
-            session = await signed_in(request)
-            sessions.check_csrf(session, form.get("csrf"))
-            done = await run_in_threadpool(work, session, form)
-        except LianxinError as e:
-            return refused(request, e, back="/queues")
-        return RedirectResponse(f"/queues?done={done}", status_code=303)
+        """A decision on 待处理: back there with what was done."""
+        return await console.act(request, lambda session, form: "/queues?done="
+                                 + work(session, form), back="/queues")
 
     @app.post("/queues/proposal/{event_id}", include_in_schema=False)
     async def proposal(request: Request, event_id: str):
@@ -210,27 +159,6 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
         return FileResponse(HERE / "static" / name, media_type=_STATIC[name],
                             headers={"Cache-Control": "max-age=3600",
                                      "X-Content-Type-Options": "nosniff"})
-
-
-MAX_FORM = 16 * 1024
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """A url-encoded form (the only kind the console's pages send), at most 16 KB; anything
-    else reads as an empty form, which every handler refuses."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != \
-            "application/x-www-form-urlencoded":
-        return {}
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM:
-            return {}
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return dict(pairs)
 
 
 def _login_page(request: Request, page, message: str | None, status: int = 200,
