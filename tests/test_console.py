@@ -128,3 +128,24 @@ def test_the_log_page_shows_the_trail_to_the_county_and_own_rows_to_others(hub):
     assert "记录完整" in page and "demo-town" in page and "demo-county" in page
     mine = town.get(hub.url + "/log").text
     assert "demo-town" in mine and "demo-county" not in mine
+
+
+def test_every_page_answers_json_behind_the_same_session_and_scope(hub):
+    """Anything the console shows, a program reads as JSON (Accept: application/json)."""
+    js = {"Accept": "application/json"}
+    r = requests.get(hub.url + "/", headers=js, allow_redirects=False)
+    assert r.status_code == 401 and r.json()["error"] == "SignedOut"
+    town, _ = _login(hub, "demo-town")
+    overview = town.get(hub.url + "/", headers=js)
+    assert overview.headers["content-type"].startswith("application/json")
+    codes = [b["code"] for b in overview.json()["branches"]]
+    assert "DEMO-QSC" in codes and "BS-1" not in codes
+    branch = town.get(hub.url + "/branch/DEMO-QSC", headers=js).json()
+    assert branch["branch"]["code"] == "DEMO-QSC" and branch["members"]
+    refused = town.get(hub.url + "/branch/BS-1", headers=js)
+    assert refused.status_code == 403 and "没有权限" in refused.json()["message"]
+    for path in ("/terminals", "/queues", "/log"):
+        assert town.get(hub.url + path, headers=js).status_code == 200, path
+    # A browser's own Accept (text/html first) still gets the page.
+    html = town.get(hub.url + "/", headers={"Accept": "text/html,application/json;q=0.9"})
+    assert html.headers["content-type"].startswith("text/html")

@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.errors import LianxinError, NotFound
@@ -74,13 +75,27 @@ class Console:
 
     async def show(self, request: Request, template: str, build, **kw) -> Response:
         """A page for the signed-in operator: ``build(operator) -> context`` in a worker
-        thread."""
+        thread. Asked for JSON (``Accept: application/json``), the same page answers with
+        its context as JSON, behind the same session and scope: anything the console shows,
+        a program can read (refusals as ``{"error", "message"}`` with the same status)."""
+        wants_json = wants_json_answer(request)
         try:
             session = await self.signed_in(request)
             context = await run_in_threadpool(build, session.operator)
         except LianxinError as e:
+            if wants_json:
+                return self.refused_json(e)
             return self.refused(request, e)
+        if wants_json:
+            return JSONResponse(jsonable_encoder(context), headers=HEADERS)
         return self.page(request, template, session=session, **context, **kw)
+
+    def refused_json(self, e: LianxinError) -> JSONResponse:
+        status = 401 if isinstance(e, sessions.SignedOut) else 403 if isinstance(
+            e, operators.Forbidden | sessions.BadForm) else 404 if isinstance(
+            e, NotFound) else 409 if "处理过了" in e.zh else 400
+        return JSONResponse({"error": type(e).__name__, "message": e.zh},
+                            status_code=status, headers=HEADERS)
 
     async def act(self, request: Request, work, *, back: str) -> Response:
         """A form that changes something: signed in, this session's CSRF token, then
@@ -94,6 +109,11 @@ class Console:
         except LianxinError as e:
             return self.refused(request, e, back=back)
         return RedirectResponse(where, status_code=303)
+
+
+def wants_json_answer(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
 
 
 async def read_form(request: Request) -> dict[str, str]:
