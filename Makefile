@@ -27,7 +27,7 @@ CALENDAR_SKIP  := --ignore-glob='tests/test_kiosk_*' --ignore-glob='tests/test_p
                   --ignore=tests/test_asr.py --ignore=tests/test_pcm.py \
                   --ignore=tests/test_speech_text.py --ignore=tests/test_dialog.py \
                   --ignore=tests/test_crash.py --ignore=tests/test_hub_schemathesis.py \
-                  --ignore=tests/test_console_browser.py
+                  --ignore-glob='tests/test_console_browser*'
 
 .PHONY: setup apt demo test test-calendar lint bench docs models clean
 
