@@ -5,7 +5,7 @@ under ``/v1``). Handlers are thin: the signed-in operator, one function of
     GET  /login, POST /login, POST /logout
     GET  /                  overview of the branches in scope
     GET  /branch/{code}     one branch (403 outside the operator's scope)
-    GET  /terminals         terminals; /terminals/rows is its table body, refetched every 30 s
+    GET  /terminals         terminals, enrollment codes, revoking (routes_terminals)
     GET  /queues            what waits (待处理): roster proposals, double payments, payment
                             checks; POST /queues/… decides one (CSRF, write scope)
     GET  /log               the operators' action trail (操作记录)
@@ -19,14 +19,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from core.errors import AuthError, LianxinError, Locked
 
 from ..storage import HubStorage
-from . import sessions, views
+from . import routes_terminals, sessions, views
 from .web import HERE, Console, read_form
 
 LOGIN_COOKIE = "lianxin_login"          # double-submit token of the sign-in form
@@ -43,6 +43,7 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
     console = Console(storage, now_ms=now_ms, idle_ms=idle_ms)
     page, source, signed_in = console.page, console.source, console.signed_in
     refused, show = console.refused, console.show
+    routes_terminals.add(app, console)
 
     @app.get("/login", include_in_schema=False)
     async def login_form(request: Request, idle: int = 0):
@@ -99,17 +100,6 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
         return await show(request, "branch.html",
                           lambda op: views.branch(storage, op, code, query=q[:40]),
                           nav="overview")
-
-    @app.get("/terminals", include_in_schema=False)
-    async def terminals(request: Request, every: int = Query(30, ge=2, le=600)):
-        return await show(request, "terminals.html",
-                          lambda op: views.terminals(storage, op), nav="terminals",
-                          every=every)
-
-    @app.get("/terminals/rows", include_in_schema=False)
-    async def terminal_rows(request: Request):
-        return await show(request, "terminal_rows.html",
-                          lambda op: views.terminals(storage, op))
 
     @app.get("/queues", include_in_schema=False)
     async def queues(request: Request, done: str = ""):
