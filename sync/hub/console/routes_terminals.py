@@ -5,6 +5,10 @@
     POST /terminals/enroll-code           a one-time code for a branch, shown large (once)
     GET  /terminals/{id}/revoke           the confirmation: which terminal, what follows
     POST /terminals/{id}/revoke           revoke it; back to /terminals
+    GET  /queues/events                   被拒或隔离的记录 (linked from 待处理); ?check=1 also
+                                          checks every stored event (lianxin hub check)
+    POST /queues/events/{id}/quarantine   quarantine an event, with a reason
+    POST /queues/events/{id}/release      pass it on again, with a reason
 
 Forms carry the session's CSRF token and need write scope (403 otherwise).
 """
@@ -16,10 +20,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from core.errors import InvalidInput, LianxinError
 
-from . import sessions, views_terminals
+from . import sessions, views_events, views_terminals
 from .web import Console, read_form
 
 _DONE = {"revoked": "已停用这台终端。它下次联系服务中心时会被拒绝。"}
+_EVENTS_DONE = {"quarantined": "已隔离这条记录：终端以后不会再收到它，记录本身保留。",
+                "released": "已解除隔离：还没收到这条记录的终端下次同步时会收到。"}
 
 
 def hub_url(request: Request) -> str:
@@ -79,3 +85,24 @@ def add(app: FastAPI, console: Console) -> None:
                                    terminal_id[:64])
             return "/terminals?done=revoked"
         return await console.act(request, work, back="/terminals")
+
+    @app.get("/queues/events", include_in_schema=False)
+    async def events(request: Request, check: int = 0, done: str = ""):
+        return await console.show(
+            request, "queue_events.html",
+            lambda op: views_events.queue(storage, op, check=bool(check)), nav="queues",
+            done=_EVENTS_DONE.get(done))
+
+    @app.post("/queues/events/{event_id}/{action}", include_in_schema=False)
+    async def event_action(request: Request, event_id: str, action: str):
+        decide, done = {"quarantine": (views_events.quarantine, "quarantined"),
+                        "release": (views_events.release, "released")}.get(action, (None, ""))
+        if decide is None:
+            return console.page(request, "error.html", status=404, message="没有这个操作。",
+                                back="/queues/events")
+
+        def work(session, form):
+            decide(storage, session.operator, session.actor, event_id[:64],
+                   reason=form.get("reason", "")[:500])
+            return f"/queues/events?done={done}"
+        return await console.act(request, work, back="/queues/events")
