@@ -203,6 +203,8 @@ def test_staff_add_refusals_append_nothing(storage):
 @pytest.fixture
 def demo_hub(hub_storage, hub_server):
     loaded = admin.load_demo(hub_storage, clock=FixedClock(NOW), people=True)
+    second = loaded.pop("second_township")   # 白沙镇: tests/test_hub_demo_township.py
+    assert (second["branch"], second["members"]) == ("DEMO-BSC", 12)
     assert loaded == {"branch": DEMO, "staff": 2, "members": 34, "lessons": 8, "notices": 4,
                       "operators": ["demo-county", "demo-town"]}
     return hub_server(hub_storage)
@@ -333,6 +335,6 @@ def test_hub_admin_commands_write_branch_log_events(tmp_path):
             ("09-winter-fire", 5000, 1)
         assert json.loads(log[8]["payload"])["posted"] == "2026-11-20"
         assert storage.get_branch("TEST")["back_pay_limit"] == 3
-        assert {b["code"] for b in admin.list_branches(storage)} == {DEMO, "TEST"}
+        assert {b["code"] for b in admin.list_branches(storage)} == {DEMO, "DEMO-BSC", "TEST"}
     finally:
         storage.close()
