@@ -1,8 +1,9 @@
 """The console test family (a pytest plugin, registered in tests/conftest.py).
 
-* ``console_hub`` — a real hub process holding the demo branch (青石镇), a second
-  township's branch (白沙镇, ``BS-1``) with its operator ``bs-town``, and the demo terminal
-  enrolled and synced once; sessions go idle after 3 s.
+* ``console_hub`` — a real hub process holding what ``lianxin hub demo`` loads (the demo
+  branch of 青石镇, and 白沙镇's ``DEMO-BSC`` with its history), one more branch of 白沙镇
+  (``BS-1``, also named 白沙社区党支部) with its operator ``bs-town``, and the demo
+  terminal enrolled and synced once; sessions go idle after 3 s.
 * :func:`login` — a signed-in ``requests`` session over plain HTTP.
 * ``browser`` — Debian's chromium, headless, driven by Playwright (module-wide).
 """

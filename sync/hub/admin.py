@@ -245,13 +245,13 @@ def post_notice(storage: HubStorage, branch: str, *, title: str, body: str, post
 
 
 def load_demo(storage: HubStorage, demo_dir: Path | None = None, clock=None, *,
-              people: bool = False) -> dict:
+              people: bool = False, second_township: bool = True) -> dict:
     """The terminal's demo branch (assets/demo) at the hub: branch, policy, lessons, notices
     (with the fixed ids ``demo-notice-N``), and with ``people`` (what ``lianxin hub demo``
     loads) its staff and roster with the demo's credentials (``roster.load_demo_people``),
     so an empty terminal enrolled in it gets the whole branch, the console's demo
-    operators, and a second township with months of history pushed by a demo terminal
-    (``sync.hub.demo_township``: 白沙镇, ``DEMO-BSC``). Without ``people`` the
+    operators, and (``second_township``) a second township with months of history pushed
+    by a demo terminal (``sync.hub.demo_township``: 白沙镇, ``DEMO-BSC``; a few seconds). Without ``people`` the
     roster is left to a terminal that founds it (a ``lianxin demo`` terminal, whose
     members then arrive as proposals)."""
     from core.demo import DEMO_DIR, demo_notice_id
@@ -279,7 +279,7 @@ def load_demo(storage: HubStorage, demo_dir: Path | None = None, clock=None, *,
         out["operators"] = _demo_operators(storage, b["township"], clock)
         from . import demo_township
 
-        if (demo_dir / demo_township.DIR_NAME).is_dir():
+        if second_township and (demo_dir / demo_township.DIR_NAME).is_dir():
             out["second_township"] = demo_township.load(storage, demo_dir, clock)
     return out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit
@@ -25,11 +26,16 @@ URL = "http://hub.in-process"
 
 
 class AsgiAdapter(BaseAdapter):
-    """Answers each request by calling an ASGI app on one event loop of its own."""
+    """Answers each request by calling an ASGI app on an event loop of its own, in a
+    thread of its own."""
 
     def __init__(self, app):
         super().__init__()
         self.app, self.loop = app, asyncio.new_event_loop()
+        # A thread of its own: the caller may be running an event loop already.
+        self.thread = threading.Thread(target=self.loop.run_forever, name="hub-in-process",
+                                       daemon=True)
+        self.thread.start()
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None,
              proxies=None) -> requests.Response:
@@ -44,7 +50,8 @@ class AsgiAdapter(BaseAdapter):
                  "headers": [(k.lower().encode("latin-1"), str(v).encode("latin-1"))
                              for k, v in request.headers.items()],
                  "client": ("127.0.0.1", 0), "server": (url.hostname, url.port or 80)}
-        status, headers, content = self.loop.run_until_complete(self._call(scope, body))
+        status, headers, content = asyncio.run_coroutine_threadsafe(
+            self._call(scope, body), self.loop).result()
         if headers.get("content-encoding") == "gzip":   # what urllib3 undoes over the network
             content = gzip.decompress(content)
             del headers["content-encoding"]
@@ -78,6 +85,8 @@ class AsgiAdapter(BaseAdapter):
 
     def close(self) -> None:
         if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join()
             self.loop.close()
 
 
