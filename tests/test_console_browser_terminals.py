@@ -65,3 +65,24 @@ def test_enroll_a_terminal_with_a_code_from_the_page_then_revoke_it(console_hub,
         assert (e.value.code, e.value.status) == ("terminal_revoked", 403)
     finally:
         store.close()
+
+
+def test_the_new_pages_fit_a_phone(console_hub, browser, demo_store):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    wide = """() => [...document.body.querySelectorAll('*')]
+        .filter(e => !e.closest('table') && e.getBoundingClientRect().right
+                     > document.documentElement.clientWidth + 1).map(e => e.tagName)"""
+    try:
+        _sign_in(page, console_hub, "demo-county")
+        for path in ("/terminals", f"/terminals/{demo_store.terminal_id}/revoke",
+                     "/queues/events?check=1"):
+            page.goto(console_hub.url + path)
+            assert page.evaluate(wide) == [], path
+        page.goto(console_hub.url + "/terminals")
+        page.get_by_label("哪个支部的终端").select_option(label="白沙社区党支部（DEMO-BSC）")
+        page.get_by_role("button", name="生成注册码").click()
+        assert "白沙社区党支部的注册码" in page.get_by_role("heading", level=1).inner_text()
+        assert page.evaluate(wide) == []
+    finally:
+        context.close()
