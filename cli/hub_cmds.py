@@ -109,7 +109,9 @@ def hub_enroll_code(ctx, branch, ttl_hours):
 @click.pass_context
 def hub_demo(ctx):
     """Load the demo branch: the same branch, staff (PIN 2468) and members (PIN 1234) as the
-    terminal's `lianxin demo`, with its lessons and notices."""
+    terminal's `lianxin demo`, with its lessons and notices; the console's demo operators
+    (password lianxin-demo); and a second township, 白沙镇's DEMO-BSC, whose months of dues
+    and study a demo terminal enrolled here pushes (assets/demo/README.md)."""
     from sync.hub import admin
 
     emit(admin.load_demo(_hub(ctx), people=True), True)
