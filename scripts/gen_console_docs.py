@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = {"login": ("/login", "登录"), "overview": ("/", "总览：各支部收缴率、欠费、学习、终端、待处理"),
          "branch": ("/branch/DEMO-QSC", "支部：12个月党费、欠费党员、党员名单"),
          "queues": ("/queues", "待处理：名单修改申请、重复交费、交费核对"),
-         "terminals": ("/terminals", "终端：最后联系、待上传、数据链、时钟（自动更新）"),
+         "terminals": ("/terminals", "终端：最后联系、待上传、数据链、时钟（自动更新），生成注册码、停用"),
+         "events": ("/queues/events?check=1", "被拒或隔离的记录：上传被拒的终端、终端用不了的记录、已隔离的记录"),
          "log": ("/log", "操作记录：谁、何时、从哪里、做了什么（防篡改）")}
 SIZES = {"1366x768": {"width": 1366, "height": 768}, "390x844": {"width": 390, "height": 844}}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -97,6 +98,11 @@ def shoot(url: str, out: Path) -> list[str]:
                     continue
                 page.goto(url + path)
                 page.screenshot(path=str(out / f"{name}-{size}.png"), full_page=True)
+            # The page an enrollment code is shown on (the answer to the 终端 page's form).
+            page.goto(url + "/terminals")
+            page.get_by_label("哪个支部的终端").select_option("DEMO-QSC")
+            page.get_by_role("button", name="生成注册码").click()
+            page.screenshot(path=str(out / f"enroll-code-{size}.png"), full_page=True)
             page.context.close()
         browser.close()
     for png in sorted(out.glob("*.png")):
@@ -123,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, (path, what) in PAGES.items():
         lines.append(f"- **{what}** (`{path}`): [1366×768]({name}-1366x768.png) · "
                      f"[390×844]({name}-390x844.png)")
+    lines.append("- **注册码：大字显示，有效期、服务中心地址** (POST `/terminals/enroll-code`): "
+                 "[1366×768](enroll-code-1366x768.png) · [390×844](enroll-code-390x844.png)")
     (args.out / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
