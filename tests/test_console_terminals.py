@@ -151,3 +151,34 @@ def test_the_page_as_json_says_what_the_operator_may_do(console_hub):
     assert {b["code"] for b in data["branches"]} >= {DEMO, "BS-1"}
     assert any(t["label"] == "村活动室" for t in data["terminals"])
     assert admin.CODE_TTL_HOURS == data["code_hours"]
+
+
+def test_the_views_without_http(hub_storage):
+    """views_terminals and views_events on a hub with no server: scope and read-only
+    refusals come from the same functions the pages call."""
+    from core.errors import InvalidInput
+    from sync.hub.console import views_events
+
+    admin.load_demo(hub_storage, people=True, second_township=False)
+    admin.create_branch(hub_storage, code="BS-1", name="白沙社区党支部", township="白沙镇")
+    actor = Actor("test")
+    town = operators.add(hub_storage, actor, username="t1", name="甲", password="qingshi-1",
+                         role="township_operator", township="青石镇")
+    sec = operators.add(hub_storage, actor, username="s1", name="乙", password="qingshui-1",
+                        role="branch_secretary", branch=DEMO)
+    assert [b["code"] for b in views_terminals.page(hub_storage, town)["branches"]] == [DEMO]
+    assert views_terminals.page(hub_storage, sec)["branches"] == []
+    issued = views_terminals.issue_code(hub_storage, town, actor, DEMO, hub_url="https://hub",
+                                        now_ms=lambda: 1796886300000 - 72 * 3_600_000)
+    assert issued["expires_zh"] == "2026年12月10日（星期四）下午3点05分"
+    assert issued["groups"] == issued["code"].split("-") and issued["hub_url"] == "https://hub"
+    with pytest.raises(InvalidInput):
+        views_terminals.issue_code(hub_storage, town, actor, " ", hub_url="x")
+    for who, branch in ((town, "BS-1"), (sec, DEMO)):
+        with pytest.raises(operators.Forbidden):
+            views_terminals.issue_code(hub_storage, who, actor, branch, hub_url="x")
+    queue = views_events.queue(hub_storage, sec)
+    assert queue["can_act"] is False and queue["checked"] is None
+    assert views_events.queue(hub_storage, town, check=True)["checked"] == []
+    assert views_events.event_zh("dues.dues") == "交党费"
+    assert views_events.why_zh("audit_chain_broken") == "留痕记录被改动过，已拒绝。"
