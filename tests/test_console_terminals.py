@@ -172,6 +172,9 @@ def test_the_views_without_http(hub_storage):
                                         now_ms=lambda: 1796886300000 - 72 * 3_600_000)
     assert issued["expires_zh"] == "2026年12月10日（星期四）下午3点05分"
     assert issued["groups"] == issued["code"].split("-") and issued["hub_url"] == "https://hub"
+    assert issued["hub_url_local"] is False
+    assert views_terminals.issue_code(hub_storage, town, actor, DEMO,
+                                      hub_url="http://127.0.0.1:8440")["hub_url_local"]
     with pytest.raises(InvalidInput):
         views_terminals.issue_code(hub_storage, town, actor, " ", hub_url="x")
     for who, branch in ((town, "BS-1"), (sec, DEMO)):

@@ -8,6 +8,7 @@ change on the operators' action trail.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from core.clock import CST
 from core.errors import InvalidInput, NotFound
@@ -17,6 +18,7 @@ from ..storage import HubStorage
 from . import views
 
 WEEKDAYS = "一二三四五六日"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def can_change(operator: dict) -> bool:
@@ -63,7 +65,8 @@ def issue_code(storage: HubStorage, operator: dict, actor: operators.Actor, bran
     return {"code": issued["code"], "groups": issued["code"].split("-"),
             "branch": branch, "branch_name": name, "expires_ms": issued["expires_ms"],
             "expires_zh": when_zh(issued["expires_ms"]),
-            "hours": admin.CODE_TTL_HOURS, "hub_url": hub_url}
+            "hours": admin.CODE_TTL_HOURS, "hub_url": hub_url,
+            "hub_url_local": urlsplit(hub_url).hostname in LOOPBACK}
 
 
 def _terminal(storage: HubStorage, operator: dict, terminal_id: str, *,
