@@ -54,3 +54,14 @@ def test_kept_figures_follow_pushes_and_decisions(console_hub, demo_store):
     assert rejected["branches"][0] == {**rejected["branches"][0],
                                        **{k: v for k, v in _afresh(storage, month).items()
                                           if k != "trend"}}
+
+
+def test_the_refresher_keeps_every_changed_branch(hub_storage):
+    from sync.hub import admin
+
+    admin.load_demo(hub_storage, people=True)
+    admin.create_branch(hub_storage, code="BS-1", name="白沙社区党支部", township="白沙镇")
+    assert overview.refresh(hub_storage) == 2
+    assert overview.refresh(hub_storage) == 0          # nothing changed
+    admin.post_notice(hub_storage, "BS-1", title="通知", body="开会", posted="2026-11-30")
+    assert overview.refresh(hub_storage) == 1          # only the branch whose log grew

@@ -16,6 +16,7 @@ month included (what they would pay to be up to date).
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from core.clock import default_clock, month_of
 from . import admin, conflicts, report
 from .storage import HubStorage
 
+log = logging.getLogger("lianxin.hub.overview")
 QUIET_AFTER = timedelta(hours=48)   # a terminal not seen for two nights needs a look
 _kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # storage -> {(code, month): …}
 _kept_lock = threading.Lock()
@@ -114,3 +116,42 @@ def overview(storage: HubStorage, codes: list[str], *, clock=None) -> dict:
     trend = [{**totals[k], "study_hours": round(totals[k]["study_seconds"] / 3600, 1)}
              for k in sorted(totals)]
     return {"month": month, "branches": rows, "trend": trend}
+
+
+def refresh(storage: HubStorage, *, clock=None, stop: threading.Event | None = None) -> int:
+    """Work out the figures of every branch that changed since they were kept (until
+    ``stop`` is set); returns how many were."""
+    month = month_of((clock or default_clock()).now())
+    conflicts.catch_up(storage)
+    done = 0
+    for code, version in storage.branch_versions().items():
+        if stop is not None and stop.is_set():
+            break
+        with _kept_lock:
+            hit = _kept.get(storage, {}).get((code, month))
+        if hit is None or hit[0] != version:
+            _kept_figures(storage, code, month, version)
+            done += 1
+    return done
+
+
+class Refresher(threading.Thread):
+    """Keeps a served hub's overview figures fresh: :func:`refresh` at start, then every
+    ``every_s`` seconds, until :meth:`stop`."""
+
+    def __init__(self, storage: HubStorage, every_s: float = 60.0):
+        super().__init__(name="overview-refresher", daemon=True)
+        self.storage, self.every_s = storage, every_s
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                refresh(self.storage, stop=self._stopped)
+            except Exception:   # a bad moment (a closing store): the next round tries again
+                log.exception("overview refresh failed")
+            self._stopped.wait(self.every_s)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join(timeout=30)
