@@ -427,7 +427,8 @@ def hub_lesson():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--id", "lesson_id", help="Lesson id (default: the file name without .toml).")
 @click.option("--audio", type=click.Path(exists=True, dir_okay=False),
-              help="An audio file read with the lesson (downloaded by the terminals).")
+              help="An audio file read with the lesson (downloaded by the terminals): "
+                   "WAV, MP3, Ogg or M4A by its bytes, at most 20 MB.")
 @click.pass_context
 def hub_lesson_publish(ctx, branch, path, lesson_id, audio):
     """Publish (or replace) the lesson in a TOML file (the format of assets/demo/lessons)."""
