@@ -58,6 +58,10 @@ def test_a_lesson_with_audio_reaches_the_terminal(console_hub, demo_store):
     s, _ = login(console_hub, "demo-town")
     page = s.get(console_hub.url + "/content/DEMO-QSC").text
     assert "发布学习课程" in page and "4到6位数字" in page and "S01" in page
+    shown = s.get(console_hub.url + "/content/DEMO-QSC",
+                  headers={"Accept": "application/json"}).json()   # the same, for programs
+    assert [m["staff_no"] for m in shown["staff"]] == ["S01", "S02"]
+    assert "pin_hash" not in json.dumps(shown) and shown["can_write"] is True
     audio = wav_bytes()
     r = _upload(s, console_hub, audio, _csrf(page), **{"X-File-Name": "talk.wav"})
     assert r.status_code == 200, r.text
@@ -96,6 +100,8 @@ def test_bad_lesson_fields_are_shown_next_to_them(console_hub):
     assert "学习时长请填1到120之间的整数" in r.text
     assert "第1题：请选出正确答案" in r.text and "第2题：请填写题目" in r.text
     assert "出门关火，睡前关电。" in r.text            # what was typed stays
+    assert '<details class="quiz" open>' in r.text     # the quiz opened at its errors
+    assert 'aria-invalid="true" aria-describedby="lesson-title-error"' in r.text
     assert _lessons(console_hub.storage) == before
 
 
@@ -200,6 +206,10 @@ def test_staff_added_and_a_pin_reset_the_terminal_honours(console_hub, demo_stor
     s, _ = login(console_hub, "demo-town")
     url = console_hub.url + "/content/DEMO-QSC"
     csrf = _csrf(s.get(url).text)
+    r = s.post(url + "/staff", data={"csrf": csrf, "staff_no": "S 03", "name": "赵会计",
+                                     "role": "", "pin": "86421", "pin_again": "86412"})
+    assert r.status_code == 400 and "请选择岗位" in r.text
+    assert "工作人员编号只能用字母、数字" in r.text and "两次输入的密码不一样" in r.text
     r = s.post(url + "/staff", data={"csrf": csrf, "staff_no": "S03", "name": "赵会计",
                                      "role": "collector", "pin": "86421", "pin_again": "86412"})
     assert r.status_code == 400 and "两次输入的密码不一样" in r.text

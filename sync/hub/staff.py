@@ -15,6 +15,7 @@ its next sync, the one where the staff member last changed it included.
 from __future__ import annotations
 
 import json
+import re
 
 from core import branch as core_branch
 from core import pins
@@ -28,18 +29,23 @@ from .storage import HubStorage
 MAX_STAFF_NO = 32
 
 
-def _staff_no(staff_no: str) -> str:
+_STAFF_NO = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")   # MAX_STAFF_NO in all
+
+
+def check_staff_no(staff_no: str) -> str:
+    """A new account's number: letters, digits, ``-`` and ``_`` (it is typed at a kiosk and
+    names the account in the console's addresses)."""
     staff_no = (staff_no or "").strip()
-    if not staff_no or len(staff_no) > MAX_STAFF_NO or any(c.isspace() for c in staff_no):
+    if not _STAFF_NO.fullmatch(staff_no):
         raise InvalidInput(f"bad staff number {staff_no!r}",
-                           f"工作人员编号不能为空，不能有空格，最多{MAX_STAFF_NO}个字符。")
+                           f"工作人员编号只能用字母、数字、横线和下划线，最多{MAX_STAFF_NO}个字符。")
     return staff_no
 
 
 def add_staff(storage: HubStorage, branch: str, *, staff_no: str, name: str, role: str,
               pin: str, actor: str = "hub", clock=None) -> dict:
     """Create a staff account for ``branch``; returns it without the PIN hash."""
-    staff_no = _staff_no(staff_no)
+    staff_no = check_staff_no(staff_no)
     row = branch_row(storage, branch)
     if staff_no in storage.staff_numbers(branch):
         raise InvalidInput(f"staff {staff_no} already exists in branch {branch}",

@@ -293,7 +293,11 @@ def add_staff(storage: HubStorage, operator: dict, actor: operators.Actor, code:
     """A new staff account (number, name, role, PIN twice), as ``lianxin hub staff add``."""
     operators.require_branch(storage, operator, code, write=True)
     errors: dict[str, str] = {}
-    staff_no = _text(form, "staff_no", "工作人员编号", staff.MAX_STAFF_NO, errors)
+    staff_no = str(form.get("staff_no", "")).strip()
+    try:
+        staff.check_staff_no(staff_no)
+    except InvalidInput as e:
+        errors["staff_no"] = e.zh
     name = _text(form, "name", "姓名", 20, errors)
     role = str(form.get("role", ""))
     if role not in core_branch.STAFF_ROLES:
