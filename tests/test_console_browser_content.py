@@ -2,7 +2,8 @@
 real hub process: demo-town publishes a lesson with an audio file (the progress bar shows
 the upload) and the demo terminal has the lesson and its audio after its next sync; a text
 file named .mp3 is refused next to the field and nothing is published; a staff PIN reset
-in the browser is the PIN the terminal accepts after its next sync."""
+in the browser is the PIN the terminal accepts after its next sync; a lesson's draft is
+kept in the browser until it is published."""
 
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ def test_a_lesson_with_audio_published_in_the_browser_reaches_the_terminal(
     expect(page.get_by_role("status")).to_contain_text("课程已发布")
     row = page.locator("table.data tr", has_text="冬季防火")
     expect(row).to_contain_text("KB")
+    page.goto(console_hub.url + DEMO_URL)                   # published: no draft left
+    assert form.get_by_label("标题", exact=True).input_value() == ""
 
     sc.sync_once(demo_store)
     lesson = demo_store.one("SELECT lesson_id, assigned, audio_sha256 FROM lesson "
@@ -108,3 +111,21 @@ def test_a_staff_pin_reset_in_the_browser_is_honoured_after_sync(console_hub, pa
     assert branch.confirm(demo_store, "S01", "8642").name == "王志刚"
     with pytest.raises(AuthError):
         branch.confirm(demo_store, "S01", "2468")
+
+
+def test_a_lesson_draft_survives_leaving_the_page(console_hub, page):
+    page.goto(console_hub.url + DEMO_URL)
+    form = page.locator("#lesson-form")
+    form.get_by_label("标题", exact=True).fill("长课程")
+    form.get_by_label("课程内容（终端会读出来，请用短句）").fill("第一段。" * 200)
+    form.get_by_label("是，必学").check()
+    page.goto(console_hub.url + "/")                         # away, and back
+    page.goto(console_hub.url + DEMO_URL)
+    expect(page.locator("#lesson-draft-note")).to_be_visible()
+    assert form.get_by_label("标题", exact=True).input_value() == "长课程"
+    assert form.get_by_label("课程内容（终端会读出来，请用短句）").input_value() == "第一段。" * 200
+    assert form.get_by_label("是，必学").is_checked()
+    page.get_by_role("button", name="清空重填").click()
+    assert form.get_by_label("标题", exact=True).input_value() == ""
+    page.reload()
+    expect(page.locator("#lesson-draft-note")).to_be_hidden()

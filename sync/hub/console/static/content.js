@@ -1,12 +1,16 @@
-// The 内容 page's lesson audio: the file is sent as soon as it is chosen, as the raw body
-// of one POST (XMLHttpRequest: its upload events move the progress bar; the session's CSRF
-// token in a header), and the hub answers with a token the lesson form then carries. A
-// form whose chosen file did not arrive whole is not sent: nothing is published.
+// The 内容 page's lesson form.
+// Audio: the file is sent as soon as it is chosen, as the raw body of one POST
+// (XMLHttpRequest: its upload events move the progress bar; the session's CSRF token in a
+// header), and the hub answers with a token the lesson form then carries. A form whose
+// chosen file did not arrive whole is not sent: nothing is published.
+// Draft: what is typed is kept in this browser (localStorage, per branch) until the lesson
+// is published, so a long lesson survives an idle sign-out or a closed tab.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const input = document.querySelector("input[type=file][data-upload]");
   if (!input) return;
   const form = input.form;
+  keepDraft(form, "lianxin-lesson-draft:" + input.dataset.upload);
   const bar = document.getElementById("lesson-audio-progress");
   const status = document.getElementById("lesson-audio-status");
   const token = form.querySelector("input[name=audio_upload]");
@@ -69,3 +73,39 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 });
+
+function keepDraft(form, key) {
+  const kept = [...form.elements].filter(e => e.name && e.type !== "file" && e.type !== "hidden");
+  const note = document.getElementById("lesson-draft-note");
+  if (new URLSearchParams(location.search).get("done") === "lesson") {
+    localStorage.removeItem(key);                       // published: the draft is done
+  } else if (!form.dataset.refused) {                   // a refused form shows what was sent
+    let saved = null;
+    try { saved = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { /* bad */ }
+    if (saved && Object.values(saved).some(v => v && v !== "no")) {
+      for (const e of kept) {
+        if (!(e.name in saved)) continue;
+        if (e.type === "radio") e.checked = saved[e.name] === e.value;
+        else e.value = saved[e.name];
+      }
+      if (kept.some(e => /^q\d/.test(e.name) && e.value)) form.querySelector("details.quiz").open = true;
+      note.hidden = false;
+    }
+  }
+  form.addEventListener("input", () => {
+    const draft = {};
+    for (const e of kept) {
+      if (e.type === "radio") { if (e.checked) draft[e.name] = e.value; }
+      else draft[e.name] = e.value;
+    }
+    localStorage.setItem(key, JSON.stringify(draft));
+  });
+  document.getElementById("lesson-draft-clear").addEventListener("click", () => {
+    localStorage.removeItem(key);
+    for (const e of kept) {
+      if (e.type === "radio") e.checked = e.value === "no";
+      else e.value = "";
+    }
+    note.hidden = true;
+  });
+}
