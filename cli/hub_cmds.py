@@ -390,7 +390,7 @@ def hub_staff_pin(ctx, branch, staff_no):
 
     storage = _hub(ctx)
     pin = click.prompt("新密码 (PIN, 4-6 digits)", hide_input=True, confirmation_prompt=True)
-    out = admin.reset_staff_pin(storage, branch, staff_no, pin)
+    out = admin.reset_staff_pin(storage, branch, staff_no, pin, by=cli_actor())
     operators.record(storage, operators.Actor(cli_actor()), "staff.pin_reset",
                      f"staff:{branch}/{out['staff_no']}", {"branch": branch})
     click.echo(f"已为工作人员 {out['staff_no']} {out['name']} 设置新密码，各终端下次同步后生效")

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from console_fixtures import DEMO, login
 
 from cli.main import cli
-from core import branch
+from core import branch, pins
 from core.errors import AuthError, InvalidInput
 from sync import client as sc
-from sync.hub import content, open_hub, operators
+from sync.hub import admin, content, open_hub, operators
 from sync.hub.console import views_content
 from sync.hub.operators import Actor
 
@@ -203,6 +203,10 @@ def test_notice_and_policy_reach_the_terminal(console_hub, demo_store):
 
 
 def test_staff_added_and_a_pin_reset_the_terminal_honours(console_hub, demo_store):
+    pins.set_pin(demo_store, "staff", "S01", "1111", actor="staff:S01")   # changed there
+    sc.sync_once(demo_store)
+    [proposed] = [p for p in admin.proposals(console_hub.storage, DEMO)
+                  if p["type"] == "staff.pin_set"]
     s, _ = login(console_hub, "demo-town")
     url = console_hub.url + "/content/DEMO-QSC"
     csrf = _csrf(s.get(url).text)
@@ -228,9 +232,12 @@ def test_staff_added_and_a_pin_reset_the_terminal_honours(console_hub, demo_stor
 
     sc.sync_once(demo_store)
     assert branch.confirm(demo_store, "S01", "97531").staff_no == "S01"
-    with pytest.raises(AuthError):
-        branch.confirm(demo_store, "S01", "2468")
+    for old in ("2468", "1111"):
+        with pytest.raises(AuthError):
+            branch.confirm(demo_store, "S01", old)
     assert branch.confirm(demo_store, "S03", "86421").name == "赵会计"
+    closed = console_hub.storage.get_proposal(proposed["event_id"])   # cannot come back
+    assert (closed["status"], closed["decided_by"]) == ("rejected", "demo-town")
     trail = operators.trail(console_hub.storage)
     rows = [a for a in trail["actions"] if a["action"].startswith("staff.")]
     assert [a["action"] for a in rows] == ["staff.pin_reset", "staff.added"]

@@ -23,6 +23,7 @@ from core.clock import default_clock, iso
 from core.errors import InvalidInput, NotFound
 
 from ..protocol import canonical_json
+from . import conflicts
 from .roster import append_events, branch_row, journaled, scratch_terminal
 from .storage import HubStorage
 
@@ -81,11 +82,16 @@ def list_staff(storage: HubStorage, branch: str) -> list[dict]:
     return [out[k] for k in sorted(out)]
 
 
-def reset_pin(storage: HubStorage, branch: str, staff_no: str, pin: str, *,
+SUPERSEDED_ZH = "服务中心已经为这个工作人员重设了密码，这条改密码申请不再需要。"
+
+
+def reset_pin(storage: HubStorage, branch: str, staff_no: str, pin: str, *, by: str = "hub",
               clock=None) -> dict:
     """Give a staff account of ``branch`` a new PIN (4 to 6 digits): a hub ``staff.pin_set``
     with its argon2 hash, taken by every terminal of the branch at its next sync (failed
-    tries and a lock there are cleared). Returns the account, never the PIN or its hash."""
+    tries and a lock there are cleared). A terminal's PIN change for that account still
+    waiting for the operator is closed as rejected (``by``), so accepting it later cannot
+    bring the old PIN back by mistake. Returns the account, never the PIN or its hash."""
     staff_no = (staff_no or "").strip()
     held = {s["staff_no"]: s for s in list_staff(storage, branch)}
     if staff_no not in held:
@@ -97,6 +103,9 @@ def reset_pin(storage: HubStorage, branch: str, staff_no: str, pin: str, *,
              "payload": canonical_json({"staff_no": staff_no, "pin_hash": pin_hash})}
     with storage.transaction():
         [event_id] = append_events(storage, branch, [event])
+        for p in conflicts.proposals(storage, branch):
+            if p["type"] == "staff.pin_set" and p["member_no"] == staff_no:
+                storage.decide_proposal(p["event_id"], "rejected", at, by, SUPERSEDED_ZH, None)
     account = held[staff_no]
     return {"event_id": event_id, "branch": branch, "staff_no": staff_no,
             "name": account["name"], "role": account["role"]}

@@ -324,7 +324,7 @@ def reset_staff_pin(storage: HubStorage, operator: dict, actor: operators.Actor,
     pin = _pin(form, errors)
     if errors:
         raise FormErrors(errors)
-    out = staff.reset_pin(storage, code, staff_no, pin, clock=clock)
+    out = staff.reset_pin(storage, code, staff_no, pin, by=operator["username"], clock=clock)
     operators.record(storage, actor, "staff.pin_reset", f"staff:{code}/{out['staff_no']}",
                      {"branch": code}, clock=clock)
     return out
