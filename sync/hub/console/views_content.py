@@ -119,8 +119,11 @@ def new_upload(storage: HubStorage, operator: dict, code: str) -> tuple[str, Pat
     folder.mkdir(mode=0o700, exist_ok=True)
     old = time.time() - STAGED_FOR_S
     for f in folder.iterdir():
-        if f.stat().st_mtime < old:
-            f.unlink(missing_ok=True)
+        try:
+            if f.stat().st_mtime < old:
+                f.unlink()
+        except FileNotFoundError:      # published or cleaned meanwhile
+            pass
     token = secrets.token_urlsafe(16)
     return token, folder / _staged_name(operator, code, token)
 
