@@ -29,7 +29,9 @@ PAGES = {"login": ("/login", "登录"), "overview": ("/", "总览：各支部收
          "queues": ("/queues", "待处理：名单修改申请、重复交费、交费核对"),
          "terminals": ("/terminals", "终端：最后联系、待上传、数据链、时钟（自动更新），生成注册码、停用"),
          "events": ("/queues/events?check=1", "被拒或隔离的记录：上传被拒的终端、终端用不了的记录、已隔离的记录"),
-         "log": ("/log", "操作记录：谁、何时、从哪里、做了什么（防篡改）")}
+         "log": ("/log", "操作记录：谁、何时、从哪里、做了什么（防篡改）"),
+         "content": ("/content/DEMO-QSC",
+                     "内容：发布课程（录音上传带进度条）、通知、交费规定、工作人员账号和密码")}
 SIZES = {"1366x768": {"width": 1366, "height": 768}, "390x844": {"width": 390, "height": 844}}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",

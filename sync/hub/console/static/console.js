@@ -1,7 +1,13 @@
-// The hub console's only script: tables sort by a click on their header, and a table body
-// with data-refresh reloads itself (the terminals' last-seen times move without a reload).
+// The hub console's only script: tables sort by a click on their header, wide tables take
+// the keyboard's focus, and a table body with data-refresh reloads itself (the terminals'
+// last-seen times move without a reload).
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
+  // Wide tables scroll sideways on a phone: each can take the keyboard's focus, so arrow
+  // keys scroll it too.
+  for (const table of document.querySelectorAll("table.data")) {
+    if (!table.hasAttribute("tabindex")) table.tabIndex = 0;
+  }
   for (const table of document.querySelectorAll("table.sortable")) {
     table.querySelectorAll("thead th").forEach((th, col) => {
       th.tabIndex = 0;
