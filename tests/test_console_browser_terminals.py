@@ -86,3 +86,25 @@ def test_the_new_pages_fit_a_phone(console_hub, browser, demo_store):
         assert page.evaluate(wide) == []
     finally:
         context.close()
+
+
+def test_no_serious_axe_violation_on_the_new_pages(console_hub, browser, demo_store):
+    from test_console_browser_axe import SIZES, _violations
+
+    found = {}
+    for size, viewport in SIZES.items():
+        context = browser.new_context(viewport=viewport, locale="zh-CN", bypass_csp=True)
+        page = context.new_page()
+        try:
+            _sign_in(page, console_hub, "demo-county")
+            for path in (f"/terminals/{demo_store.terminal_id}/revoke",
+                         "/queues/events?check=1"):
+                page.goto(console_hub.url + path)
+                found[(size, path)] = _violations(page)
+            page.goto(console_hub.url + "/terminals")
+            page.get_by_label("哪个支部的终端").select_option("DEMO-QSC")
+            page.get_by_role("button", name="生成注册码").click()
+            found[(size, "enroll-code")] = _violations(page)
+        finally:
+            context.close()
+    assert {k: v for k, v in found.items() if v} == {}
