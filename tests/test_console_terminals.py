@@ -89,6 +89,8 @@ def test_revoking_goes_through_a_confirmation_and_the_next_sync_is_refused(
     after = s.get(console_hub.url + r.headers["location"]).text
     assert "已停用这台终端" in after and "（已停用）" in after
     assert f'href="/terminals/{tid}/revoke"' not in after
+    again = s.get(console_hub.url + f"/terminals/{tid}/revoke").text
+    assert "已经在" in again and "停用了" in again and "确认停用" not in again
     with pytest.raises(sc.SyncError) as e:
         sc.sync_once(demo_store)
     assert (e.value.code, e.value.status) == ("terminal_revoked", 403)
