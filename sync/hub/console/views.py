@@ -17,6 +17,7 @@ from core.money import fen_to_yuan
 
 from .. import admin, conflicts, operators, report
 from ..storage import HubStorage
+from . import views_voice
 
 QUIET_AFTER = timedelta(hours=48)   # a terminal not seen for two nights needs a look
 
@@ -40,7 +41,9 @@ def overview(storage: HubStorage, operator: dict, *, clock=None) -> dict:
     now = (clock or default_clock()).now()
     month = this_month(clock)
     rows, totals = [], {}
-    for code in operators.branches_in_scope(storage, operator):
+    codes = operators.branches_in_scope(storage, operator)
+    unheard = views_voice.waiting(storage, codes)
+    for code in codes:
         rep = report.build(storage, code, month, clock=clock)
         trend = report.trend(storage, code, month)
         year = [t for t in trend if t["month"][:4] == month[:4]]
@@ -53,6 +56,7 @@ def overview(storage: HubStorage, operator: dict, *, clock=None) -> dict:
             "refused_terminals": sum(1 for t in terminals if t["chain"] != "ok"),
             "quarantined": len(admin.list_events(storage, code, quarantined=True,
                                                  skipped=False, limit=1000)),
+            "voice_messages": unheard[code],
         }
         rows.append({
             **rep["branch"],
