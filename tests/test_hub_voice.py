@@ -186,3 +186,40 @@ def test_heard_audio_goes_after_the_days_kept_and_the_row_stays(console_hub, dem
     voice.mark_heard(storage, actor, unheard["message_id"], clock=hub_clock)
     hub_clock.advance(days=400)
     assert voice.housekeep(storage, clock=hub_clock) == 0
+
+
+def test_the_cli_lists_exports_and_marks(console_hub, demo_store, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    saved = calls.save_message(demo_store, tone(1.0), 8000, caller="13800000001",
+                               member_no="QS001")
+    sc.sync_once(demo_store)
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(cli, ["hub", "--db", str(console_hub.storage.path), "voice",
+                                   *args])
+
+    listed = json.loads(run("list", "--branch", DEMO, "--json").output)
+    assert [(m["message_id"], m["who"], m["audio"]) for m in listed] == [
+        (saved["message_id"], "张三丰（QS001）", True)]
+    assert "没听" in run("list", "--branch", DEMO).output
+    dest = tmp_path / "msg.wav"
+    assert run("export", saved["message_id"], str(dest)).exit_code == 0
+    assert dest.read_bytes() == calls.message_wav(demo_store, saved["message_id"])
+    assert run("export", saved["message_id"], str(dest)).exit_code != 0   # never overwrites
+    assert run("heard", saved["message_id"]).exit_code == 0
+    r = run("followed-up", saved["message_id"], "--note", " ")
+    assert r.exit_code != 0 and "请写明怎样跟进的" in r.output
+    assert run("followed-up", saved["message_id"], "--note", "已回电").exit_code == 0
+    assert json.loads(run("list", "--branch", DEMO, "--json").output) == []
+    row = console_hub.storage.get_voice_message(saved["message_id"])
+    assert row["followed_up_by"].startswith("cli:") and row["follow_note"] == "已回电"
+    assert "删除了 0 条" in run("housekeep").output
+    actions = [a["action"] for a in operators.trail(console_hub.storage)["actions"][:3]]
+    assert actions == ["voice_message.followed_up", "voice_message.heard",
+                       "voice_message.played"]
