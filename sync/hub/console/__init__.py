@@ -8,6 +8,7 @@ the hub (no CDN), charts drawn as SVG on the server.
                   a refusal, a form that changes something (CSRF)
     sessions.py   browser sessions: cookie token (kept hashed), idle sign-out, CSRF
     views.py      what each page shows, from the same service functions the CLI calls
+    routes_voice.py, views_voice.py   语音留言: voice messages played and marked
     charts.py     SVG charts
     templates/    Jinja2 pages (Simplified Chinese);  static/  one stylesheet, one script
 """
