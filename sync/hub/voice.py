@@ -81,7 +81,7 @@ def catch_up(storage: HubStorage) -> int:
     """Read the terminals' message events appended since the last call; new messages."""
     added = 0
     with storage.transaction():
-        cursor = int(storage.meta(VOICE_CURSOR) or 0)
+        cursor = start = int(storage.meta(VOICE_CURSOR) or 0)
         while True:
             rows, reached = storage.voice_events_after(cursor, SCAN)
             for r in rows:
@@ -103,7 +103,8 @@ def catch_up(storage: HubStorage) -> int:
             if reached == cursor:
                 break
             cursor = reached
-        storage.set_meta(VOICE_CURSOR, str(cursor))
+        if cursor != start:
+            storage.set_meta(VOICE_CURSOR, str(cursor))
     return added
 
 
