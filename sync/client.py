@@ -25,6 +25,8 @@ keeps the ids it has seen in ``replica_event``):
     sync.clock_offset_ms                     hub clock minus terminal clock, last seen
     sync.clock_ahead                         set when the hub found our events from the future
     sync.skips_reported                      hub cursor up to which skipped events were reported
+    sync.voice_checked                       voice messages held when the hub last lacked
+                                             no recording we could send (client_voice)
     sync.last_success, sync.last_error, sync.last_report
 """
 

@@ -6,10 +6,11 @@ the hub does not hold yet (docs/sync-protocol.md, Voice messages).
                                   one's WAV whole (``PUT /v1/voice/{message_id}``)
 
 Each message goes whole or not at all: a cut mid-upload leaves nothing at the hub, which
-lists the message as missing again, and the next sync sends it again. The terminal keeps no
-mark of its own: what the hub says it lacks is the truth (a hub restored from a backup gets
-the audio again). A message whose audio this terminal no longer holds (its staff's
-retention rule removed it first) is left out. Consent is core.calls': a member who withdrew
+lists the message as missing again, and the next sync sends it again. What the hub says it
+lacks is the truth; the terminal only remembers how many messages it held when the hub last
+lacked nothing it could send (``sync.voice_checked`` in meta), so that a sync with no new
+message costs no round trip (most terminals have no phone line). A message whose audio
+this terminal no longer holds (its staff's retention rule removed it first) is left out. Consent is core.calls': a member who withdrew
 ``voice_messages`` left no message, so there is nothing to send.
 """
 
@@ -25,19 +26,24 @@ from . import protocol
 if TYPE_CHECKING:
     from .client import HubClient
 
+CHECKED = "sync.voice_checked"   # messages held when the hub last lacked nothing we could send
+
 
 def upload_voice(store, client: HubClient) -> dict:
     """Send the audio the hub lacks; ``{"messages": sent, "bytes": sent, "left": not held
     here}``. A hub that does not take voice audio (older than this endpoint) is skipped."""
     from .client import SyncError
 
+    held = calls.count_messages(store)
+    if str(held) == (store.meta(CHECKED) or "0"):
+        return {"messages": 0, "bytes": 0, "left": 0}
     sent = size = left = 0
     after = 0
     while True:
         try:
             page = client.request("GET", "/v1/voice/missing", params={"after": after}).json()
         except SyncError as e:
-            if e.status == 404 and e.code == "not_found":
+            if e.status == 404 and e.code == "not_found":   # a hub without this endpoint
                 return {"messages": 0, "bytes": 0, "left": 0}
             raise
         for m in page["missing"]:
@@ -55,4 +61,6 @@ def upload_voice(store, client: HubClient) -> dict:
         if not page["more"]:
             break
         after = page["next"]
+    with store.transaction():
+        store.set_meta(CHECKED, str(held))
     return {"messages": sent, "bytes": size, "left": left}
