@@ -56,3 +56,25 @@ def test_the_message_plays_in_the_browser_and_is_marked_heard(console_hub, demo_
     assert row["heard_by"] == "demo-town"
     actions = [a["action"] for a in operators.trail(console_hub.storage)["actions"]]
     assert "voice_message.played" in actions and actions[0] == "voice_message.heard"
+
+
+def test_the_voice_page_fits_a_phone(console_hub, demo_store, browser):
+    calls.save_message(demo_store, tone(1.0), 8000, caller="13800000001", member_no="QS001")
+    sc.sync_once(demo_store)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(console_hub.url + "/login")
+        page.get_by_label("用户名").fill("demo-county")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.goto(console_hub.url + "/voice")
+        assert page.locator("section.item audio").count() == 1
+        wide = page.evaluate("""() => [...document.body.querySelectorAll('*')]
+            .filter(e => e.getBoundingClientRect().right
+                         > document.documentElement.clientWidth + 1)
+            .map(e => e.tagName)""")
+        assert wide == []
+        assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 16
+    finally:
+        context.close()
