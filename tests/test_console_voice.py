@@ -48,7 +48,7 @@ def test_the_page_lists_and_serves_the_message_in_scope_only(console_hub, messag
     town, _ = login(console_hub, "demo-town")
     assert "/voice" in town.get(console_hub.url + "/queues").text   # linked from 待处理
     page = town.get(console_hub.url + "/voice").text
-    assert "清水村党支部：张三丰（QS001） 的留言" in page and "长 2.5 秒" in page
+    assert "清水村党支部：张三丰（QS001）的留言" in page and "长 2.5 秒" in page
     assert "2026-11-15 10:00" in page and "没听过" in page
     src = f'/voice/{message["message_id"]}.wav'
     assert f'<audio controls preload="none" src="{src}"' in page
