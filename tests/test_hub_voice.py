@@ -56,6 +56,12 @@ def test_a_recorded_message_reaches_the_hub_byte_for_byte(console_hub, demo_stor
     assert rows[saved["message_id"]]["seconds"] == 2.0 and rows[saved["message_id"]]["audio"]
     again = sc.sync_once(demo_store)                    # nothing is sent twice
     assert again["voice_messages"] == 0
+    # Staff at the terminal heard one: operators see it (the hub's own 已听 stays theirs).
+    calls.mark_heard(demo_store, other["message_id"], staff_no="S01")
+    sc.sync_once(demo_store)
+    [row] = [r for r in voice.messages(console_hub.storage, DEMO)
+             if r["message_id"] == other["message_id"]]
+    assert (row["terminal_heard_by"], row["heard_at"]) == ("S01", None)
 
 
 def test_a_resend_is_answered_as_before(console_hub, demo_store):

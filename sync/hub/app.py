@@ -259,6 +259,10 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
                  "audio/wav": {"schema": {"type": "string", "format": "binary"}}}}})
     async def voice_upload(request: Request, message_id: str):
         protocol.check_version(request.headers)
+        # A recording may be large: nobody but an enrolled terminal gets it read.
+        auth = protocol.parse_auth_headers(request.headers)
+        if await run_in_threadpool(storage.get_terminal, auth.terminal_id) is None:
+            raise ProtocolError("unknown_terminal")
         raw = await _raw_body(request, protocol.MAX_VOICE_BYTES)
         caller = await run_in_threadpool(service.authenticate, storage, request.headers,
                                          request.method, _signed_path(request), raw, clock())
