@@ -151,7 +151,7 @@ def _shown(row: dict) -> dict:
     name = row.get("member_name")
     return {**row, "seconds": round(row["duration_ms"] / 1000, 1),
             "who": f"{name}（{row['member_no']}）" if name else (
-                row["member_no"] or row["caller"] or "号码未知"),
+                row["caller"] or row["member_no"] or "号码未知"),
             "audio": bool(row["audio_at"]) and not row["audio_removed_at"]}
 
 
