@@ -10,8 +10,8 @@
                      (core.replica)
     download_media() a content-addressed file, resumed with Range after a cut
     fetch_media()    every lesson's audio not yet beside the store
-    sync_once()      push, the voice messages' audio (sync.client_voice), then pull, with
-                     a report of what moved; status() what waits
+    sync_once()      push, pull, then the voice messages' audio (sync.client_voice) and
+                     lesson media, with a report of what moved; status() what waits
 
 What waits to be pushed, what the hub acknowledged and the status read are core's
 (``core.outbox``): the kiosk's staff screen reads them without importing sync.
@@ -465,9 +465,11 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
     client = open_client(store, session=session)
     try:
         pushed = push(store, client)
-        voice = client_voice.upload_voice(store, client)
         pulled = pull(store, client)
         skips = report_skips(store, client)
+        # After the push that announced them; after the pull, so that a recording too big
+        # for a bad link never keeps the branch's news from this terminal.
+        voice = client_voice.upload_voice(store, client)
         media = fetch_media(store, client)
     except LianxinError as e:
         with store.transaction():
