@@ -477,3 +477,7 @@ _register_log_cmds(hub_group)
 from .hub_operator_cmds import register as _register_operator_cmds  # noqa: E402
 
 _register_operator_cmds(hub_group)
+
+from .hub_voice_cmds import register as _register_voice_cmds  # noqa: E402
+
+_register_voice_cmds(hub_group)

@@ -38,7 +38,7 @@ from . import audit, consent, members
 from .clock import iso
 from .errors import ConsentError, InvalidInput, NotFound
 
-__all__ = ["OUTCOMES", "export_message", "get_call", "housekeep", "list_calls", "list_messages",
+__all__ = ["OUTCOMES", "count_messages", "export_message", "get_call", "housekeep", "list_calls", "list_messages",
            "mark_heard", "member_for_keypad", "message_audio", "message_wav", "messages_allowed",
            "messages_dir", "record_call", "retention_days", "save_message", "set_retention"]
 
@@ -267,6 +267,11 @@ def list_messages(store, *, unheard_only: bool = False, limit: int = 100,
     if reader and rows:
         store.audit_read(reader, "messages", f"{len(rows)} voice messages listed")
     return rows
+
+
+def count_messages(store) -> int:
+    """How many messages this store holds (heard or not, audio kept or not)."""
+    return store.one("SELECT count(*) AS n FROM voice_message")["n"]
 
 
 def _get_message(store, message_id: str) -> dict:

@@ -54,6 +54,9 @@ SETTINGS = {s.name: s for s in [
             "Hub server: enrollment attempts per source address and minute (0: no limit)."),
     Setting("hub_console_idle_minutes", "LIANXIN_HUB_CONSOLE_IDLE_MINUTES", "30",
             "Hub console: minutes without a request after which an operator is signed out."),
+    Setting("hub_voice_keep_days", "LIANXIN_HUB_VOICE_KEEP_DAYS", "90",
+            "Hub: days the audio of a voice message is kept after an operator marked it "
+            "heard (the message's row stays; 0: keep it)."),
 ]}
 
 

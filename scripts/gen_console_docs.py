@@ -3,8 +3,8 @@
     .venv/bin/python scripts/gen_console_docs.py [--out docs/console] [--url URL]
 
 Without ``--url`` it makes its own demo: a hub (``lianxin hub demo``: the demo branch and
-its operators) with the demo terminal enrolled and synced, and a member added there waiting
-as a proposal, clock pinned to 2026-11-15, in a temporary folder. With ``--url`` it signs in to a running demo hub (``make demo`` writes
+its operators) with the demo terminal enrolled and synced, a member added there waiting
+as a proposal and a voice message left on its phone line, clock pinned to 2026-11-15, in a temporary folder. With ``--url`` it signs in to a running demo hub (``make demo`` writes
 ``var/demo/console/`` this way). Each page at an office PC's 1366×768 and at a phone's
 390×844, signed in as ``demo-county``; PNGs as 256-colour palette images, and OUT/README.md.
 """
@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = {"login": ("/login", "登录"), "overview": ("/", "总览：各支部收缴率、欠费、学习、终端、待处理"),
          "branch": ("/branch/DEMO-QSC", "支部：12个月党费、欠费党员、党员名单"),
          "queues": ("/queues", "待处理：名单修改申请、重复交费、交费核对"),
+         "voice": ("/voice", "语音留言：来电人留下的话，在浏览器里听，记下已听、已跟进"),
          "terminals": ("/terminals", "终端：最后联系、待上传、数据链、时钟（自动更新），生成注册码、停用"),
          "events": ("/queues/events?check=1", "被拒或隔离的记录：上传被拒的终端、终端用不了的记录、已隔离的记录"),
          "log": ("/log", "操作记录：谁、何时、从哪里、做了什么（防篡改）"),
@@ -42,6 +43,17 @@ LIANXIN = str(Path(sys.executable).with_name("lianxin"))
 def _run(*args: str, env=None, stdin: str | None = None) -> str:
     return subprocess.run([LIANXIN, *args], check=True, capture_output=True, text=True,
                           env=env, input=stdin).stdout.strip()
+
+
+_MESSAGE = """import math, struct, sys
+from core import calls
+from core.store import Store
+s = Store.open(sys.argv[1])
+pcm = struct.pack("<24000h", *(int(6000 * math.sin(2 * math.pi * 330 * i / 8000))
+                               for i in range(24000)))
+calls.save_message(s, pcm, 8000, caller="13800000001", member_no="QS001", call_id=None)
+s.close()
+"""
 
 
 @contextmanager
@@ -73,6 +85,8 @@ def demo_hub():
             # A member added at the terminal afterwards: a proposal waiting in 待处理.
             _run("--db", term, "member", "add", "QS099", "--name", "钱新来", "--category",
                  "farmer", "--farmer-yuan", "0.50", env=env)
+            # And a voice message left on the phone line (its audio goes up with the sync).
+            subprocess.run([sys.executable, "-c", _MESSAGE, term], check=True, env=env)
             _run("--db", term, "sync", env=env)
             yield url
         finally:

@@ -10,7 +10,8 @@
                      (core.replica)
     download_media() a content-addressed file, resumed with Range after a cut
     fetch_media()    every lesson's audio not yet beside the store
-    sync_once()      push then pull, with a report of what moved; status() what waits
+    sync_once()      push, pull, then the voice messages' audio (sync.client_voice) and
+                     lesson media, with a report of what moved; status() what waits
 
 What waits to be pushed, what the hub acknowledged and the status read are core's
 (``core.outbox``): the kiosk's staff screen reads them without importing sync.
@@ -24,6 +25,8 @@ keeps the ids it has seen in ``replica_event``):
     sync.clock_offset_ms                     hub clock minus terminal clock, last seen
     sync.clock_ahead                         set when the hub found our events from the future
     sync.skips_reported                      hub cursor up to which skipped events were reported
+    sync.voice_checked                       voice messages held when the hub last lacked
+                                             no recording we could send (client_voice)
     sync.last_success, sync.last_error, sync.last_report
 """
 
@@ -46,7 +49,7 @@ from core import config, outbox
 from core.clock import iso
 from core.errors import LianxinError
 
-from . import protocol
+from . import client_voice, protocol
 
 CLIENT_VERSION = "0.1.0"
 USER_AGENT = f"lianxin/{CLIENT_VERSION} (sync protocol {protocol.PROTOCOL_VERSION})"
@@ -95,8 +98,10 @@ class HubClient:
 
     def request(self, method: str, path: str, *, params: dict | None = None,
                 body: dict | None = None, compress: bool = False, signed: bool = True,
-                headers: dict | None = None, stream: bool = False) -> requests.Response:
+                headers: dict | None = None, stream: bool = False,
+                data: bytes | None = None) -> requests.Response:
         """Send one request (signed unless told otherwise) and return the 2xx response.
+        ``body`` is sent as JSON; ``data`` as it is (with its type in ``headers``).
 
         A refusal raises :class:`SyncError` with the hub's code; a ``stale_time`` refusal
         is retried once in the hub's time."""
@@ -108,6 +113,8 @@ class HubClient:
             if compress:
                 raw = gzip.compress(raw, compresslevel=6)
                 hdrs["Content-Encoding"] = "gzip"
+        elif data is not None:
+            raw = bytes(data)
         for attempt in (1, 2):
             response = self._send(method, path, params, raw, hdrs, signed, stream)
             if response.ok:
@@ -460,6 +467,9 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
         pushed = push(store, client)
         pulled = pull(store, client)
         skips = report_skips(store, client)
+        # After the push that announced them; after the pull, so that a recording too big
+        # for a bad link never keeps the branch's news from this terminal.
+        voice = client_voice.upload_voice(store, client)
         media = fetch_media(store, client)
     except LianxinError as e:
         with store.transaction():
@@ -474,6 +484,7 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
               "skipped": pulled["skipped"], "skips_reported": skips,
               "waiting": pulled["waiting"],
               "media": media["files"], "media_bytes": media["bytes"],
+              "voice_messages": voice["messages"], "voice_bytes": voice["bytes"],
               "bytes_sent": client.bytes_sent, "bytes_received": client.bytes_received,
               "round_trips": client.round_trips,
               "duration_s": round(time.monotonic() - started, 3),

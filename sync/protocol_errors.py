@@ -59,12 +59,18 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     "bad_amount": (422, "a payment's amounts are not whole, non-negative fen adding up to its "
                    "amount",
                    "终端发来的收款金额不对，已被服务中心拒收，请联系服务中心。"),
+    "not_announced": (409, "the voice message was not announced by a message.recorded event "
+                      "of this terminal", "服务中心没有这台终端的这条留言记录，录音没有收下。"),
+    "audio_mismatch": (422, "the audio does not hash to the sha256 its message.recorded "
+                       "announced", "留言录音和记录对不上，服务中心没有收下。"),
     "range_not_satisfiable": (416, "the requested range is outside the file",
                               "下载位置不对。"),
     "too_many_requests": (429, "too many enrollment attempts from this address; retry later",
                           "注册尝试太频繁，请过一分钟再试。"),
-    "body_too_large": (413, "the body is larger than 8 MiB", "上传的数据太大。"),
-    "unsupported_media_type": (415, "the body must be JSON", "请求内容类型不对。"),
+    "body_too_large": (413, "the body is larger than allowed (8 MiB; voice audio: "
+                       "MAX_VOICE_BYTES)", "上传的数据太大。"),
+    "unsupported_media_type": (415, "the body must be JSON (voice audio: audio/wav)",
+                               "请求内容类型不对。"),
     "internal": (500, "the hub failed; nothing was applied", "服务中心出错了，数据没有改动。"),
 }
 

@@ -8,6 +8,7 @@
     storage_reconcile.py  derived tables (conflicts) and report queries
     storage_roster.py     roster and staff queries
     storage_operators.py  operator accounts and their action trail
+    storage_voice.py      voice messages, their audio and the operators' marks
     service.py          what each endpoint does, without HTTP
     app.py              the FastAPI app: thin handlers over service
     admin.py            operator functions behind ``lianxin hub …``
@@ -17,6 +18,8 @@
     conflicts.py        double payments flagged, terminal roster edits as proposals
     report.py           the monthly branch report
     operators.py        console operators: roles, passwords, lockout, scope, action trail
+    voice.py            voice messages: the terminals' audio upload, heard / followed up,
+                        retention
     server.py           uvicorn runner (``python -m sync.hub.server``)
 """
 

@@ -32,7 +32,7 @@ from starlette.requests import ClientDisconnect
 
 from .. import protocol
 from ..protocol import ProtocolError
-from . import service
+from . import service, voice
 from .console import mount as mount_console
 from .storage import HubStorage
 
@@ -242,6 +242,38 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         return StreamingResponse(_file_chunks(row["file"], start, end), status_code=status,
                                  media_type="application/octet-stream", headers=headers)
+
+    @app.get("/v1/voice/missing")
+    async def voice_missing(request: Request,
+                            after: int = Query(0, ge=0, lt=protocol.MAX_SEQ),
+                            limit: int = Query(voice.MISSING_PAGE, ge=1,
+                                               le=voice.MISSING_PAGE)):
+        protocol.check_version(request.headers)
+        _, caller = await _signed(request)
+        result = await run_in_threadpool(voice.missing, storage, caller.terminal_id, after,
+                                         limit)
+        return _json(request, result)
+
+    @app.put("/v1/voice/{message_id}",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "audio/wav": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def voice_upload(request: Request, message_id: str):
+        protocol.check_version(request.headers)
+        # A recording may be large: nobody but an enrolled terminal gets it read.
+        auth = protocol.parse_auth_headers(request.headers)
+        if await run_in_threadpool(storage.get_terminal, auth.terminal_id) is None:
+            raise ProtocolError("unknown_terminal")
+        raw = await _raw_body(request, protocol.MAX_VOICE_BYTES)
+        caller = await run_in_threadpool(service.authenticate, storage, request.headers,
+                                         request.method, _signed_path(request), raw, clock())
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype not in ("audio/wav", "audio/x-wav"):
+            raise ProtocolError("unsupported_media_type", "voice audio is audio/wav")
+        if request.headers.get("content-encoding", "identity").strip().lower() != "identity":
+            raise ProtocolError("bad_encoding", "voice audio is sent as it is")
+        result = await run_in_threadpool(voice.upload, storage, caller.terminal_id,
+                                         caller.branch, message_id, raw, clock())
+        return _json(request, result)
 
     return app
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from core.clock import default_clock, month_of
 
-from . import admin, conflicts, report
+from . import admin, conflicts, report, voice
 from .storage import HubStorage
 
 log = logging.getLogger("lianxin.hub.overview")
@@ -80,6 +80,7 @@ def overview(storage: HubStorage, codes: list[str], *, clock=None) -> dict:
     now = (clock or default_clock()).now()
     month = month_of(now)
     conflicts.catch_up(storage)
+    voice.catch_up(storage)
     versions = storage.branch_versions()
     waiting_of = storage.waiting_counts()
     names = {b["code"]: b for b in storage.branch_names()}
@@ -98,6 +99,7 @@ def overview(storage: HubStorage, codes: list[str], *, clock=None) -> dict:
             "payment_checks": counts.get("payment_checks", 0),
             "refused_terminals": sum(1 for t in mine if t["chain"] != "ok"),
             "quarantined": counts.get("quarantined", 0),
+            "voice_messages": counts.get("voice_messages", 0),
         }
         rows.append({
             "code": code, "name": names[code]["name"], "township": names[code]["township"],

@@ -44,6 +44,7 @@ from .storage_reconcile import ReconcileQueries
 from .storage_roster import RosterQueries
 from .storage_schema import GENESIS, PRAGMAS, migrations, reconcile_migrations
 from .storage_terminals import TerminalQueries
+from .storage_voice import VoiceQueries
 
 HUB_CACHE_KIB = 65536
 
@@ -85,7 +86,7 @@ class _Group:
 
 
 class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
-                 OperatorQueries, OverviewQueries):
+                 OperatorQueries, OverviewQueries, VoiceQueries):
     """The hub's database. Construct with :meth:`open`; every method is thread-safe."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path):

@@ -23,7 +23,8 @@ class OverviewQueries:
 
     def waiting_counts(self) -> dict[str, dict[str, int]]:
         """Per branch, the open items an operator decides: pending roster proposals,
-        member-months paid twice, payment checks, quarantined events."""
+        member-months paid twice, payment checks, quarantined events, voice messages not
+        heard yet."""
         out: dict[str, dict[str, int]] = {}
         for key, sql in (
                 ("proposals", "SELECT branch, count(*) AS n FROM proposal "
@@ -33,7 +34,9 @@ class OverviewQueries:
                 ("payment_checks", "SELECT branch, count(*) AS n "
                                    "FROM payment_check WHERE status = 'open' GROUP BY branch"),
                 ("quarantined", "SELECT branch, count(*) AS n FROM quarantine "
-                                "WHERE released_at IS NULL GROUP BY branch")):
+                                "WHERE released_at IS NULL GROUP BY branch"),
+                ("voice_messages", "SELECT branch, count(*) AS n FROM voice_message "
+                                   "WHERE heard_at IS NULL GROUP BY branch")):
             for r in self._all(sql):
                 out.setdefault(r["branch"], {})[key] = r["n"]
         return out

@@ -18,6 +18,8 @@ Migration set ``hub`` (the record; ``branch_log`` and ``terminal_audit`` are app
     media           content-addressed files (lesson audio) and which branch may fetch them
     quarantine      events an operator stopped passing on (sync.hub.log_admin)
     skip_report     pulled events a terminal reported it could not apply
+    voice_message   voice messages terminals announced (message.recorded), with what the
+                    operators did; voice_audio  their audio, until retention removes it
 
 Migration set ``hub_reconcile`` (derived from the branch log by sync.hub.conflicts, for
 reports; rebuildable):
@@ -280,3 +282,26 @@ def m006_operator_sessions(db):
         csrf TEXT NOT NULL, source TEXT NOT NULL, created_ms INTEGER NOT NULL,
         seen_ms INTEGER NOT NULL, ended_ms INTEGER) WITHOUT ROWID""")
     db.execute("CREATE INDEX operator_session_user ON operator_session(username)")
+
+
+@migrations()
+def m007_voice_messages(db):
+    """Voice messages callers left at a branch's phone line (core.calls), as the hub holds
+    them: one row per ``message.recorded`` event a terminal pushed (read from the branch log
+    by sync.hub.voice, ``voice.cursor`` in meta says how far), what the operators did with
+    it, and its audio, uploaded after the event (``PUT /v1/voice/…``) and kept in this
+    encrypted store until the retention rule removes it (the row stays)."""
+    db.execute("""CREATE TABLE voice_message (
+        message_id TEXT PRIMARY KEY, branch TEXT NOT NULL REFERENCES branch(code),
+        terminal_id TEXT NOT NULL, cursor INTEGER NOT NULL, recorded_at TEXT NOT NULL,
+        caller TEXT NOT NULL, member_no TEXT, duration_ms INTEGER NOT NULL,
+        rate_hz INTEGER NOT NULL, sha256 TEXT NOT NULL,
+        audio_at TEXT, audio_size INTEGER, audio_removed_at TEXT,
+        terminal_heard_at TEXT, terminal_heard_by TEXT,
+        heard_at TEXT, heard_by TEXT, followed_up_at TEXT, followed_up_by TEXT,
+        follow_note TEXT)""")
+    db.execute("CREATE INDEX voice_message_branch ON voice_message(branch, recorded_at)")
+    db.execute("CREATE INDEX voice_message_terminal ON voice_message(terminal_id, cursor)")
+    db.execute("""CREATE TABLE voice_audio (
+        message_id TEXT PRIMARY KEY REFERENCES voice_message(message_id),
+        wav BLOB NOT NULL)""")

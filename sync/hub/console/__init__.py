@@ -10,6 +10,7 @@ the hub (no CDN), charts drawn as SVG on the server.
     views.py      what each page shows, from the same service functions the CLI calls
     routes_content.py, views_content.py   the 内容 page: lessons (audio upload), notices,
                   dues policy, staff accounts and PIN resets
+    routes_voice.py, views_voice.py   语音留言: voice messages played and marked
     charts.py     SVG charts
     templates/    Jinja2 pages (Simplified Chinese);  static/  one stylesheet, the scripts
 """

@@ -8,6 +8,7 @@ under ``/v1``). Handlers are thin: the signed-in operator, one function of
     GET  /terminals         terminals, enrollment codes, revoking (routes_terminals)
     GET  /queues            what waits (待处理): roster proposals, double payments, payment
                             checks; POST /queues/… decides one (CSRF, write scope)
+    GET  /voice             voice messages, played and marked (routes_voice.py)
     GET  /log               the operators' action trail (操作记录)
     GET  /content/…         lessons, notices, dues policy, staff (routes_content.py)
     GET  /static/{file}     the stylesheet and the one small script, served by the hub
@@ -27,7 +28,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from core.errors import AuthError, LianxinError, Locked
 
 from ..storage import HubStorage
-from . import routes_content, routes_terminals, sessions, views
+from . import routes_content, routes_terminals, routes_voice, sessions, views
 from .web import HERE, Console, read_form
 
 LOGIN_COOKIE = "lianxin_login"          # double-submit token of the sign-in form
@@ -46,6 +47,7 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
     page, source, signed_in = console.page, console.source, console.signed_in
     refused, show = console.refused, console.show
     routes_terminals.add(app, console)
+    routes_voice.add(app, console)
 
     @app.get("/login", include_in_schema=False)
     async def login_form(request: Request, idle: int = 0):
