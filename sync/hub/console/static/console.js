@@ -1,5 +1,6 @@
 // The hub console's only script: tables sort by a click on their header, and a table body
-// with data-refresh reloads itself (the terminals' last-seen times move without a reload).
+// with data-refresh reloads itself (the terminals' last-seen times move without a reload);
+// a button with data-print prints the page (the yearly summary).
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   for (const table of document.querySelectorAll("table.sortable")) {
@@ -26,6 +27,9 @@ document.addEventListener("DOMContentLoaded", () => {
       th.addEventListener("click", sort);
       th.addEventListener("keydown", e => { if (e.key === "Enter") sort(); });
     });
+  }
+  for (const button of document.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", () => window.print());
   }
   for (const body of document.querySelectorAll("[data-refresh]")) {
     const every = 1000 * Number(body.dataset.every || 30);
