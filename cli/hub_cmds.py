@@ -444,3 +444,7 @@ _register_log_cmds(hub_group)
 from .hub_operator_cmds import register as _register_operator_cmds  # noqa: E402
 
 _register_operator_cmds(hub_group)
+
+from .hub_export_cmds import register as _register_export_cmds  # noqa: E402
+
+_register_export_cmds(hub_group)

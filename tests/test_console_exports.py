@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from urllib.parse import unquote
 
 import pytest
+import requests
+from click.testing import CliRunner
 from console_fixtures import login
 from openpyxl import load_workbook
 
+from cli.main import cli
 from core import branch, dues, study
 from core.money import yuan_to_fen
 from sync import client as sc
@@ -116,7 +120,6 @@ def test_exports_keep_to_the_operators_scope(hub):
     assert "/exports/trail.csv" not in page and "/exports/trail.csv" in county.get(
         hub.url + "/exports").text
     assert town.get(hub.url + "/exports?branch=BS-1").status_code == 403
-    import requests
     signed_out = requests.get(hub.url + f"/exports/{DEMO}/members.csv", allow_redirects=False)
     assert signed_out.status_code == 303
     # Only what was handed out is on the trail: the refused tries are not exports.
@@ -182,3 +185,38 @@ def test_the_summary_refuses_other_townships_and_odd_years(hub):
     assert r.headers["location"] == f"/branch/{DEMO}/summary/2026"
     css = town.get(hub.url + "/static/exports.css").text
     assert "@media print" in css and "size: A4" in css
+
+
+def test_the_cli_writes_the_same_file_and_summary_as_the_console(hub, tmp_path):
+    """``lianxin hub export|summary|member-record`` call the console's functions."""
+    town, _ = login(hub, "demo-town")
+    db = str(hub.storage.path)
+
+    def run(*args):
+        r = CliRunner().invoke(cli, ["hub", "--db", db, *args])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    out = tmp_path / "payments.csv"
+    said = run("export", "--branch", DEMO, "--table", "payments", "--format", "csv",
+               "--out", str(out))
+    assert "已导出党费交纳记录" in said and str(out) in said
+    assert out.read_bytes() == town.get(hub.url + f"/exports/{DEMO}/payments.csv").content
+    xlsx = tmp_path / "trail.xlsx"
+    run("export", "--table", "trail", "--format", "xlsx", "--out", str(xlsx))
+    assert load_workbook(xlsx).active["A1"].value == "序号"
+    r = CliRunner().invoke(cli, ["hub", "--db", db, "export", "--table", "members",
+                                 "--format", "csv", "--out", str(out)])
+    assert r.exit_code == 2 and "--branch" in r.output
+    summary = json.loads(run("summary", "--branch", DEMO, "--year", "2026", "--json"))
+    page = town.get(hub.url + f"/branch/{DEMO}/summary/2026",
+                    headers={"Accept": "application/json"}).json()
+    assert summary["months"] == page["months"] and summary["totals"] == page["totals"]
+    assert "收缴率" in run("summary", "--branch", DEMO, "--year", "2026")
+    shown = run("member-record", "--branch", DEMO, "QS004")
+    assert "QS004" in shown and "现金当面交纳" in shown and "$argon2" not in shown
+    by_cli = [(a["action"], a["subject"]) for a in operators.trail(hub.storage)["actions"]
+              if a["operator"].startswith("cli")]
+    assert sorted(by_cli) == [("export.downloaded", "branch:DEMO-QSC"),
+                              ("export.downloaded", "hub"),
+                              ("member.viewed", "member:DEMO-QSC/QS004")]

@@ -3,7 +3,7 @@ member-record``): who they are on the roster, their dues history (months, amount
 receipt, who confirmed), their study (sittings, lessons, hours) and their consents (what,
 granted or withdrawn, when, how).
 
-Personal data: whoever opens it is put on the operators' trail by the caller
+Personal data: :func:`open_record` puts whoever opens it on the operators' trail
 (``member.viewed``). Never a PIN hash: the roster fields are taken from a fixed list.
 """
 
@@ -19,7 +19,7 @@ from core.dues_rules import CATEGORIES
 from core.errors import NotFound
 from core.money import fen_to_yuan
 
-from . import report
+from . import operators, report
 from .storage import HubStorage
 
 KINDS = {"dues": "党费", "voluntary": "自愿多交", "correction": "更正"}
@@ -110,3 +110,14 @@ def record(storage: HubStorage, branch: str, member_no: str, *, clock=None) -> d
         "consents": [consent_row(c, staff) for c in storage.export_consents(branch,
                                                                               member_no)],
     }
+
+
+def open_record(storage: HubStorage, actor: operators.Actor, branch: str, member_no: str, *,
+                clock=None) -> dict:
+    """:func:`record`, with the opening on the operators' trail (``member.viewed``: who,
+    which member, from where) once the member is found. The console's member page and
+    ``lianxin hub member-record`` both open it this way; scope is the caller's."""
+    out = record(storage, branch, member_no, clock=clock)
+    operators.record(storage, actor, "member.viewed", f"member:{branch}/{member_no}",
+                     {"branch": branch}, clock=clock)
+    return out

@@ -1,5 +1,5 @@
 """The member page (``/branch/CODE/member/NO``): one member's dues history, study and
-consents (:func:`sync.hub.member_record.record`, as ``lianxin hub member-record``).
+consents (:func:`sync.hub.member_record.open_record`, as ``lianxin hub member-record``).
 Opening it is itself on the operators' trail (``member.viewed``: who, which member, from
 where). No HTTP here."""
 
@@ -14,7 +14,4 @@ def member(storage: HubStorage, operator: dict, actor: operators.Actor, code: st
     """The record, in the operator's scope (:class:`operators.Forbidden` outside); the
     opening is recorded once the record is found."""
     operators.require_branch(storage, operator, code)
-    out = member_record.record(storage, code, member_no, clock=clock)
-    operators.record(storage, actor, "member.viewed", f"member:{code}/{member_no}",
-                     {"branch": code}, clock=clock)
-    return out
+    return member_record.open_record(storage, actor, code, member_no, clock=clock)
