@@ -43,7 +43,7 @@ def register(hub_group: click.Group) -> None:
               help="The file to write (CSV: UTF-8 with a byte-order mark, for Excel).")
 @click.pass_context
 def hub_export(ctx, branch, table, fmt, out):
-    """Write one table of a branch as XLSX or CSV, with Chinese headers (on the trail)."""
+    """Write a branch's table as XLSX or CSV, Chinese headers (on the trail)."""
     from sync.hub import exports
 
     if table != "trail" and not branch:
