@@ -27,6 +27,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from core.clock import default_clock, month_of
+from core.dues_rules import CATEGORIES
 from core.errors import InvalidInput, NotFound
 from core.money import fen_to_yuan
 
@@ -77,7 +78,7 @@ def _members(storage: HubStorage, code: str, year: int) -> Table:
     for m in storage.report_members(code):
         d = details.get(m["member_no"], {})
         rows.append((m["member_no"], m["name"],
-                     member_record.CATEGORIES.get(d.get("category"), d.get("category") or ""),
+                     CATEGORIES.get(d.get("category"), d.get("category") or ""),
                      d.get("joined", ""), _yes(d.get("probation")),
                      member_record.STATUSES.get(m["status"], m["status"]), m["dues_from"],
                      rates.get(m["member_no"]),
