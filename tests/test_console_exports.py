@@ -29,8 +29,8 @@ DEMO = "DEMO-QSC"
 
 @pytest.fixture
 def hub(console_hub, demo_store):
-    """The demo hub with a little more history synced: two study sittings of QS004 and a
-    voluntary payment, so every table has rows."""
+    """The demo hub with a little more history synced: two study sittings of QS004, a
+    voluntary payment and a corrected payment of QS002, so every table has rows."""
     staff = branch.confirm(demo_store, "S02", "2468")
     study.record_session(demo_store, member_no="QS004", lesson_id="02-party-dues",
                          seconds=1500, completed=True)
@@ -38,6 +38,8 @@ def hub(console_hub, demo_store):
                          seconds=600, completed=False)
     dues.pay_voluntary(demo_store, "QS001", amount_fen=5000, confirmation=staff,
                        note="=1+1")   # text a spreadsheet would run as a formula
+    last = dues.history(demo_store, "QS002")[-1]
+    dues.correct(demo_store, last["entry_id"], reason="重复收取，已退还", confirmation=staff)
     sc.sync_once(demo_store)
     return console_hub
 
@@ -45,6 +47,10 @@ def hub(console_hub, demo_store):
 def _csv_rows(body: bytes) -> list[list[str]]:
     assert body.startswith(b"\xef\xbb\xbf")
     return list(csv.reader(io.StringIO(body[3:].decode("utf-8"))))
+
+
+def _fen(text: str) -> int:
+    return -yuan_to_fen(text[1:]) if text.startswith("-") else yuan_to_fen(text)
 
 
 def _actions(hub, action: str) -> list[dict]:
@@ -66,7 +72,9 @@ def test_a_csv_export_opens_in_excel_with_chinese_headers_and_exact_yuan(hub, de
     ledger = demo_store.all("SELECT amount_fen FROM ledger")
     assert len(rows) - 1 == len(ledger) > 100
     assert all(re.fullmatch(r"-?\d+\.\d\d", row[6]) for row in rows[1:])
-    assert sum(yuan_to_fen(row[6]) for row in rows[1:]) == sum(e["amount_fen"] for e in ledger)
+    assert sum(_fen(row[6]) for row in rows[1:]) == sum(e["amount_fen"] for e in ledger)
+    fix = next(row for row in rows if row[4] == "更正")       # a correction: negative
+    assert fix[2] == "QS002" and fix[6].startswith("-") and fix[11] == "重复收取，已退还"
     gift = next(row for row in rows if row[4] == "自愿多交")
     assert gift[2:4] == ["QS001", "张三丰"] and gift[6] == "50.00"
     assert gift[7] == "现金当面交纳" and gift[9] == "李春梅（S02）" and gift[11] == "'=1+1"
@@ -153,6 +161,21 @@ def test_the_member_page_shows_dues_study_consents_and_is_on_the_trail(hub):
     assert other.get(hub.url + f"/branch/{DEMO}/member/QS004").status_code == 403
     assert town.get(hub.url + f"/branch/{DEMO}/member/QS999").status_code == 404
     assert len(_actions(hub, "member.viewed")) == 2         # refused opens are not views
+
+
+def test_a_corrected_payment_shows_on_the_member_page_with_its_reason(hub, demo_store):
+    town, _ = login(hub, "demo-town")
+    data = town.get(hub.url + f"/branch/{DEMO}/member/QS002",
+                    headers={"Accept": "application/json"}).json()
+    entries = data["dues"]["entries"]
+    fix = entries[-1]
+    assert (fix["kind_zh"], fix["note"]) == ("更正", "重复收取，已退还")
+    assert fix["amount_fen"] == -entries[-2]["amount_fen"] < 0
+    assert fix["amount_yuan"].startswith("-")
+    assert sum(e["amount_fen"] for e in entries) == sum(
+        e["amount_fen"] for e in dues.history(demo_store, "QS002"))
+    page = town.get(hub.url + f"/branch/{DEMO}/member/QS002").text
+    assert "重复收取，已退还" in page and fix["amount_yuan"] in page
 
 
 @pytest.mark.parametrize("year, last", [(2026, "2026-11"), (2025, "2025-12")])
