@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -120,3 +121,25 @@ def test_the_summary_of_a_year_without_payments_and_of_a_year_to_come(hub):
         yearly.summary(hub, "NO-SUCH", 2026, clock=CLOCK)
     with pytest.raises(InvalidInput):
         views_exports.summary(hub, _op(hub, "demo-county"), "BS-1", "26", clock=CLOCK)
+
+
+def test_a_members_months_owed_are_the_reports_own(hub, tmp_path, demo_store):
+    """The member page counts one member's rows; it must agree with report.build for
+    every member (a fresh demo terminal's history, read in as the hub reads a push)."""
+    from core import outbox
+    from sync.hub import conflicts, member_record, report
+
+    for ev in outbox.journaled(demo_store, ("dues.dues", "dues.voluntary",
+                                            "dues.correction")):
+        entry = json.loads(ev["payload"])["entry_id"]
+        hub.append_log(branch="DEMO-QSC", origin="T-test", event_id=entry,
+                       type=ev["type"], payload=ev["payload"], at=ev["at"])
+    conflicts.catch_up(hub)
+    rep = report.build(hub, "DEMO-QSC", "2026-11")
+    behind = {m["member_no"]: (m["months_owed"], m["amount_owed_fen"])
+              for m in rep["members_behind"]}
+    assert len(behind) >= 5
+    for m in hub.report_members("DEMO-QSC"):
+        owed = member_record.months_owed(hub, "DEMO-QSC", m, "2026-11")
+        assert ([mo for mo, _ in owed], sum(a for _, a in owed)) == \
+            behind.get(m["member_no"], ([], 0)), m["member_no"]

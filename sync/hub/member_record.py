@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from core.clock import default_clock, month_of
+from core.clock import default_clock, month_of, month_range
 from core.consent import SCOPES
 from core.dues import METHODS
 from core.dues_rules import CATEGORIES
 from core.errors import NotFound
 from core.money import fen_to_yuan
 
-from . import operators, report
+from . import conflicts, operators, report
 from .storage import HubStorage
 
 KINDS = {"dues": "党费", "voluntary": "自愿多交", "correction": "更正"}
@@ -72,15 +72,37 @@ def consent_row(c: dict, staff: dict[str, dict] | None = None) -> dict:
             "method_zh": CONSENT_METHODS.get(c["method"], c["method"] or "")}
 
 
+def months_owed(storage: HubStorage, branch: str, member: dict,
+                month: str) -> list[tuple[str, int]]:
+    """(month, fen still owed) for one member up to and including ``month``, counted as
+    :func:`sync.hub.report.build` counts its ``members_behind`` (the same rates rule),
+    from this member's rows alone (a big branch's member page need not count them all)."""
+    if member["state"] == "rejected" or member["status"] != "active" \
+            or member["dues_from"] > month:
+        return []
+    no = member["member_no"]
+    due = report.rate_lookup([r for r in storage.report_rates(branch) if r["member_no"] == no])
+    paid = {r["month"]: r["fen"] for r in storage.member_paid(branch, no, month)}
+    owed = []
+    for mo in month_range(member["dues_from"], month):
+        d = due(no, int(mo[:4]))
+        if d is not None and d - paid.get(mo, 0) > 0:
+            owed.append((mo, d - paid.get(mo, 0)))
+    return owed
+
+
 def record(storage: HubStorage, branch: str, member_no: str, *, clock=None) -> dict:
     """The member's record; :class:`NotFound` when the branch has no such member."""
+    info = storage.get_branch(branch)
+    if info is None:
+        raise NotFound(f"no branch {branch!r} at this hub", "服务中心没有这个支部。")
     member = next((m for m in storage.report_members(branch)
                    if m["member_no"] == member_no), None)
     if member is None:
         raise NotFound(f"no member {member_no!r} in branch {branch!r}", "这个支部没有这位党员。")
     month = month_of((clock or default_clock()).now())
-    rep = report.build(storage, branch, month, clock=clock)
-    behind = next((m for m in rep["members_behind"] if m["member_no"] == member_no), None)
+    conflicts.catch_up(storage)
+    owed = months_owed(storage, branch, member, month)
     details = roster_details(storage, branch).get(member_no, {})
     rate = [r for r in storage.report_rates(branch) if r["member_no"] == member_no]
     titles = storage.lesson_titles(branch)
@@ -91,7 +113,7 @@ def record(storage: HubStorage, branch: str, member_no: str, *, clock=None) -> d
     finished = sorted({s["title"] for s in sittings if s["completed"]})
     seconds = sum(s["seconds"] for s in sittings)
     return {
-        "branch": rep["branch"], "month": month,
+        "branch": {k: info[k] for k in ("code", "name", "township")}, "month": month,
         "member": {**member, "status_zh": STATUSES.get(member["status"], member["status"]),
                    "state_zh": STATES.get(member["state"], member["state"]),
                    "category_zh": CATEGORIES.get(details.get("category"), ""),
@@ -102,9 +124,9 @@ def record(storage: HubStorage, branch: str, member_no: str, *, clock=None) -> d
                              for r in rate]},
         "dues": {"entries": [payment_row(p) for p in storage.export_payments(branch,
                                                                              member_no)],
-                 "months_owed": behind["months_owed"] if behind else [],
-                 "amount_owed_fen": behind["amount_owed_fen"] if behind else 0,
-                 "amount_owed_yuan": fen_to_yuan(behind["amount_owed_fen"] if behind else 0)},
+                 "months_owed": [mo for mo, _ in owed],
+                 "amount_owed_fen": sum(a for _, a in owed),
+                 "amount_owed_yuan": fen_to_yuan(sum(a for _, a in owed))},
         "study": {"sittings": sittings, "seconds": seconds, "hours": str(hours(seconds)),
                   "lessons_finished": finished},
         "consents": [consent_row(c, staff) for c in storage.export_consents(branch,

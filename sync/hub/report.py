@@ -49,6 +49,9 @@ def _rate_lookup(rates: list[dict]):
     return due
 
 
+rate_lookup = _rate_lookup   # the same rule for one member's page (sync.hub.member_record)
+
+
 def build(storage: HubStorage, branch: str, month: str, *, clock=None) -> dict:
     parse_month(month)
     info = storage.get_branch(branch)

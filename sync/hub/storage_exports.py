@@ -63,6 +63,13 @@ class ExportQueries:
             "WHERE branch = ? AND type IN ('consent.granted', 'consent.withdrawn') "
             f"{where} ORDER BY json_extract(payload, '$.at'), cursor", [branch, *params])
 
+    def member_paid(self, branch: str, member_no: str, upto: str) -> list[dict]:
+        """Net amount paid per month by one member, months up to ``upto`` (as
+        ``report_paid`` for the whole branch)."""
+        return self._all("SELECT month, sum(amount_fen) AS fen FROM hub_ledger_month "
+                         "WHERE branch = ? AND member_no = ? AND month <= ? GROUP BY month",
+                         [branch, member_no, upto])
+
     def voluntary_fen(self, branch: str, first_day: str, after_last_day: str) -> int:
         """Voluntary dues recorded in ``[first_day, after_last_day)`` that no correction
         reverses."""
