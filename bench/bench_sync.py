@@ -123,28 +123,34 @@ class FakeTerminal:
         self.at = datetime(2026, 11, 1, 8, 0, tzinfo=CST)
 
     def events(self, n: int) -> tuple[list[dict], list[dict]]:
+        """``n`` study sittings, 37 s apart."""
         events, entries = [], []
         for _ in range(n):
-            self.seq += 1
             self.at += timedelta(seconds=37)
-            at, member = iso(self.at), f"M{self.rng.randrange(1, 41):03d}"
-            payload = protocol.canonical_json({
+            member = f"M{self.rng.randrange(1, 41):03d}"
+            ev, entry = self.event("study.session", {
                 "session_id": self.new_id(),
                 "member_no": member, "lesson_id": f"L{self.rng.randrange(1, 20):02d}",
-                "started_at": at, "seconds": self.rng.randrange(60, 1800), "completed": True,
-                "answers": [1, 0, 2], "correct": 3, "questions": 3, "channel": "kiosk",
-                "terminal_id": self.terminal_id})
-            event_id = self.new_id()
-            detail = protocol.canonical_json({"event_id": event_id, "sha256": digest(payload)})
-            h = entry_hash(self.head, self.seq, at, f"member:{member}", "study.session",
-                           f"member:{member}", detail)
-            events.append({"seq": self.seq, "event_id": event_id, "type": "study.session",
-                           "payload": payload, "at": at})
-            entries.append({"seq": self.seq, "at": at, "actor": f"member:{member}",
-                            "action": "study.session", "subject": f"member:{member}",
-                            "detail": detail, "prev_hash": self.head, "hash": h})
-            self.head = h
+                "started_at": iso(self.at), "seconds": self.rng.randrange(60, 1800),
+                "completed": True, "answers": [1, 0, 2], "correct": 3, "questions": 3,
+                "channel": "kiosk", "terminal_id": self.terminal_id}, f"member:{member}",
+                f"member:{member}")
+            events.append(ev)
+            entries.append(entry)
         return events, entries
+
+    def event(self, type_: str, payload: dict, actor: str, subject: str) -> tuple[dict, dict]:
+        """The next journal event and its audit entry, at this terminal's current time."""
+        self.seq += 1
+        at, body = iso(self.at), protocol.canonical_json(payload)
+        event_id = self.new_id()
+        detail = protocol.canonical_json({"event_id": event_id, "sha256": digest(body)})
+        h = entry_hash(self.head, self.seq, at, actor, type_, subject, detail)
+        entry = {"seq": self.seq, "at": at, "actor": actor, "action": type_,
+                 "subject": subject, "detail": detail, "prev_hash": self.head, "hash": h}
+        self.head = h
+        return ({"seq": self.seq, "event_id": event_id, "type": type_, "payload": body,
+                 "at": at}, entry)
 
     def new_id(self) -> str:
         """A record id as a terminal makes them (core.ids: version 7, time-ordered), at

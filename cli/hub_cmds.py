@@ -366,6 +366,36 @@ def hub_staff_add(ctx, branch, staff_no, name, role):
     click.echo(f"已添加工作人员 {staff_no} {name}")
 
 
+@hub_staff.command("list")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def hub_staff_list(ctx, branch, as_json):
+    """The staff accounts the hub made for BRANCH (no PINs)."""
+    from sync.hub import admin
+
+    emit(admin.list_staff(_hub(ctx), branch), as_json, lambda rows: [click.echo(
+        f"{s['staff_no']}\t{s['name']}\t{s['role_zh']}\t"
+        f"密码重设：{(s['pin_set_at'] or '无')[:16]}") for s in rows])
+
+
+@hub_staff.command("pin")
+@click.option("--branch", required=True, help="Branch code.")
+@click.argument("staff_no")
+@click.pass_context
+def hub_staff_pin(ctx, branch, staff_no):
+    """Give a staff account of BRANCH a new PIN (4-6 digits, asked twice). Every terminal
+    of the branch takes it at its next sync; the old PIN stops working there."""
+    from sync.hub import admin, operators
+
+    storage = _hub(ctx)
+    pin = click.prompt("新密码 (PIN, 4-6 digits)", hide_input=True, confirmation_prompt=True)
+    out = admin.reset_staff_pin(storage, branch, staff_no, pin, by=cli_actor())
+    operators.record(storage, operators.Actor(cli_actor()), "staff.pin_reset",
+                     f"staff:{branch}/{out['staff_no']}", {"branch": branch})
+    click.echo(f"已为工作人员 {out['staff_no']} {out['name']} 设置新密码，各终端下次同步后生效")
+
+
 @hub_group.group("policy")
 def hub_policy():
     """A branch's dues policy."""
@@ -397,7 +427,8 @@ def hub_lesson():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--id", "lesson_id", help="Lesson id (default: the file name without .toml).")
 @click.option("--audio", type=click.Path(exists=True, dir_okay=False),
-              help="An audio file read with the lesson (downloaded by the terminals).")
+              help="An audio file read with the lesson (downloaded by the terminals): "
+                   "WAV, MP3, Ogg or M4A by its bytes, at most 20 MB.")
 @click.pass_context
 def hub_lesson_publish(ctx, branch, path, lesson_id, audio):
     """Publish (or replace) the lesson in a TOML file (the format of assets/demo/lessons)."""

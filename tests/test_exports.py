@@ -141,5 +141,5 @@ def test_a_members_months_owed_are_the_reports_own(hub, tmp_path, demo_store):
     assert len(behind) >= 5
     for m in hub.report_members("DEMO-QSC"):
         owed = member_record.months_owed(hub, "DEMO-QSC", m, "2026-11")
-        assert ([mo for mo, _ in owed], sum(a for _, a in owed)) == \
+        assert ((owed["months_owed"], owed["amount_owed_fen"]) if owed else ([], 0)) == \
             behind.get(m["member_no"], ([], 0)), m["member_no"]

@@ -303,7 +303,7 @@ def test_hub_admin_commands_write_branch_log_events(tmp_path):
                     "--pay-ahead-limit", "12").exit_code == 0
 
     audio = tmp_path / "talk.wav"
-    audio.write_bytes(os.urandom(5000))
+    audio.write_bytes(b"RIFF\x00\x00\x00\x00WAVE" + os.urandom(4988))   # audio by its bytes
     lesson = tmp_path / "09-winter-fire.toml"
     lesson.write_text('title = "冬季防火"\ncategory = "健康生活"\nminutes = 3\n'
                       'body = """\n出门关火，睡前关电。\n"""\n\n[[quiz]]\n'

@@ -176,6 +176,8 @@ check_log = log_admin.check              # stored events that break today's push
 
 import_roster = roster.import_roster     # CSV/XLSX -> hub member.added events, row report
 add_staff = staff.add_staff              # -> a hub staff.added event with the PIN's hash
+list_staff = staff.list_staff            # the hub's staff accounts of a branch, no PINs
+reset_staff_pin = staff.reset_pin        # -> a hub staff.pin_set event with the PIN's hash
 
 
 # -- content ---------------------------------------------------------------------------

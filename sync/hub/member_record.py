@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from core.clock import default_clock, month_of, month_range
+from core.clock import default_clock, month_of
 from core.consent import SCOPES
 from core.dues import METHODS
 from core.dues_rules import CATEGORIES
@@ -72,23 +72,17 @@ def consent_row(c: dict, staff: dict[str, dict] | None = None) -> dict:
             "method_zh": CONSENT_METHODS.get(c["method"], c["method"] or "")}
 
 
-def months_owed(storage: HubStorage, branch: str, member: dict,
-                month: str) -> list[tuple[str, int]]:
-    """(month, fen still owed) for one member up to and including ``month``, counted as
-    :func:`sync.hub.report.build` counts its ``members_behind`` (the same rates rule),
-    from this member's rows alone (a big branch's member page need not count them all)."""
-    if member["state"] == "rejected" or member["status"] != "active" \
-            or member["dues_from"] > month:
-        return []
+def months_owed(storage: HubStorage, branch: str, member: dict, month: str) -> dict | None:
+    """The member's row of :func:`sync.hub.report.position` (months still owed up to and
+    including ``month``, the amount), or None when nothing is owed: the report's own rule,
+    fed with this member's rows alone (a big branch's member page need not count them
+    all)."""
     no = member["member_no"]
-    due = report.rate_lookup([r for r in storage.report_rates(branch) if r["member_no"] == no])
-    paid = {r["month"]: r["fen"] for r in storage.member_paid(branch, no, month)}
-    owed = []
-    for mo in month_range(member["dues_from"], month):
-        d = due(no, int(mo[:4]))
-        if d is not None and d - paid.get(mo, 0) > 0:
-            owed.append((mo, d - paid.get(mo, 0)))
-    return owed
+    due = report._rate_lookup([r for r in storage.report_rates(branch)
+                               if r["member_no"] == no])
+    paid = {(no, r["month"]): r["fen"] for r in storage.member_paid(branch, no, month)}
+    _, behind = report.position([member], due, paid, month)
+    return behind[0] if behind else None
 
 
 def record(storage: HubStorage, branch: str, member_no: str, *, clock=None) -> dict:
@@ -124,9 +118,9 @@ def record(storage: HubStorage, branch: str, member_no: str, *, clock=None) -> d
                              for r in rate]},
         "dues": {"entries": [payment_row(p) for p in storage.export_payments(branch,
                                                                              member_no)],
-                 "months_owed": [mo for mo, _ in owed],
-                 "amount_owed_fen": sum(a for _, a in owed),
-                 "amount_owed_yuan": fen_to_yuan(sum(a for _, a in owed))},
+                 "months_owed": owed["months_owed"] if owed else [],
+                 "amount_owed_fen": owed["amount_owed_fen"] if owed else 0,
+                 "amount_owed_yuan": fen_to_yuan(owed["amount_owed_fen"] if owed else 0)},
         "study": {"sittings": sittings, "seconds": seconds, "hours": str(hours(seconds)),
                   "lessons_finished": finished},
         "consents": [consent_row(c, staff) for c in storage.export_consents(branch,

@@ -49,20 +49,10 @@ def _rate_lookup(rates: list[dict]):
     return due
 
 
-rate_lookup = _rate_lookup   # the same rule for one member's page (sync.hub.member_record)
-
-
-def build(storage: HubStorage, branch: str, month: str, *, clock=None) -> dict:
-    parse_month(month)
-    info = storage.get_branch(branch)
-    if info is None:
-        raise NotFound(f"no branch {branch!r} at this hub", "服务中心没有这个支部。")
-    conflicts.catch_up(storage)
-    members = storage.report_members(branch)
-    due = _rate_lookup(storage.report_rates(branch))
-    paid: dict[tuple[str, str], int] = {(r["member_no"], r["month"]): r["fen"]
-                                        for r in storage.report_paid(branch, month)}
-
+def position(members: list[dict], due, paid: dict[tuple[str, str], int],
+             month: str) -> tuple[int, list[dict]]:
+    """What the active members owe for ``month`` (fen), and who is behind up to it:
+    ``paid`` maps (member_no, month) to the net fen paid; ``due`` is :func:`_rate_lookup`'s."""
     expected = 0
     behind = []
     for m in members:
@@ -83,6 +73,20 @@ def build(storage: HubStorage, branch: str, month: str, *, clock=None) -> dict:
                            "months_owed": [mo for mo, _ in owed],
                            "overdue_months": sum(1 for mo, _ in owed if mo < month),
                            "amount_owed_fen": sum(a for _, a in owed)})
+    return expected, behind
+
+
+def build(storage: HubStorage, branch: str, month: str, *, clock=None) -> dict:
+    parse_month(month)
+    info = storage.get_branch(branch)
+    if info is None:
+        raise NotFound(f"no branch {branch!r} at this hub", "服务中心没有这个支部。")
+    conflicts.catch_up(storage)
+    members = storage.report_members(branch)
+    due = _rate_lookup(storage.report_rates(branch))
+    paid: dict[tuple[str, str], int] = {(r["member_no"], r["month"]): r["fen"]
+                                        for r in storage.report_paid(branch, month)}
+    expected, behind = position(members, due, paid, month)
     collected = sum(fen for (_, mo), fen in paid.items() if mo == month)
     received = storage.report_received(branch, month)
     ledger = storage.ledger_totals(branch)
@@ -135,21 +139,29 @@ def trend(storage: HubStorage, branch: str, last: str, months: int = 12) -> list
     branch's members as the hub knows them now (active, accepted or proposed, owing from
     their first dues month), at each year's monthly amount."""
     parse_month(last)
-    first = add_months(last, -(months - 1))
     conflicts.catch_up(storage)
-    members = [m for m in storage.report_members(branch)
-               if m["state"] != "rejected" and m["status"] == "active"]
-    due = _rate_lookup(storage.report_rates(branch))
+    return trend_of(storage, branch, storage.report_members(branch),
+                    _rate_lookup(storage.report_rates(branch)),
+                    storage.report_paid(branch, last), last, months)
+
+
+def trend_of(storage: HubStorage, branch: str, members: list[dict], due, paid: list[dict],
+             last: str, months: int = 12) -> list[dict]:
+    """:func:`trend` from the branch's members, rates and ``report_paid`` rows already
+    read (the overview reads them once for both its figures)."""
+    first = add_months(last, -(months - 1))
+    members = [m for m in members if m["state"] != "rejected" and m["status"] == "active"]
     collected: dict[str, int] = defaultdict(int)
-    for r in storage.report_paid(branch, last):
-        if r["month"] >= first:
+    for r in paid:
+        if first <= r["month"] <= last:
             collected[r["month"]] += r["fen"]
+    studied = storage.report_study_by_month(branch, first, last)
     out = []
     for mo in month_range(first, last):
         expected = sum(d for m in members if m["dues_from"] <= mo
                        if (d := due(m["member_no"], int(mo[:4]))) is not None)
-        study = storage.report_study(branch, mo)
+        study = studied.get(mo, {"seconds": 0, "sessions": 0})
         out.append({"month": mo, "expected_fen": expected, "collected_fen": collected[mo],
                     "study_hours": round(study["seconds"] / 3600, 1),
-                    "study_sessions": study["sessions"]})
+                    "study_seconds": study["seconds"], "study_sessions": study["sessions"]})
     return out

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from core import config
 
-from . import open_hub
+from . import open_hub, overview
 from .app import create_app
 
 
@@ -116,6 +116,8 @@ def serve(db_path, host: str, port: int, *, certfile: str | None = None,
 
     limits = limits or Limits.from_settings()
     storage = open_hub(db_path)
+    refresher = overview.Refresher(storage)
+    refresher.start()
     try:
         app = create_app(storage, enroll_per_minute=limits.enroll_per_minute,
                          console_idle_s=limits.console_idle_minutes * 60)
@@ -127,6 +129,7 @@ def serve(db_path, host: str, port: int, *, certfile: str | None = None,
                     limit_concurrency=limits.max_connections,
                     h11_max_incomplete_event_size=limits.max_header_bytes)
     finally:
+        refresher.stop()
         storage.close()
 
 

@@ -41,6 +41,7 @@ from core.errors import StoreError
 from .storage_exports import ExportQueries
 from .storage_log import PROPOSAL_TYPES, LogQueries
 from .storage_operators import OperatorQueries
+from .storage_overview import OverviewQueries
 from .storage_reconcile import ReconcileQueries
 from .storage_roster import RosterQueries
 from .storage_schema import GENESIS, PRAGMAS, migrations, reconcile_migrations
@@ -86,7 +87,7 @@ class _Group:
 
 
 class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
-                 OperatorQueries, ExportQueries):
+                 OperatorQueries, OverviewQueries, ExportQueries):
     """The hub's database. Construct with :meth:`open`; every method is thread-safe."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path):

@@ -121,6 +121,13 @@ class LogQueries:
                    "AS quarantined")
     _EVENT_FROM = ("branch_log l LEFT JOIN quarantine q ON q.event_id = l.event_id")
 
+    def hub_events(self, branch: str, type_: str, *, limit: int = 20) -> list[dict]:
+        """The hub's own newest ``limit`` events of one type in ``branch`` (what the hub
+        published: lessons, notices), newest first."""
+        return self._all("SELECT event_id, type, payload, at FROM branch_log WHERE branch = ? "
+                         "AND origin = 'hub' AND type = ? ORDER BY cursor DESC LIMIT ?",
+                         [branch, type_, limit])
+
     def log_event(self, event_id: str) -> dict | None:
         row = self._one(f"SELECT {self._EVENT_COLS} FROM {self._EVENT_FROM} "
                         "WHERE l.event_id = ?", [event_id])

@@ -10,6 +10,8 @@ without one huge file.
 
 from __future__ import annotations
 
+from core.clock import add_months
+
 
 class ReconcileQueries:
     """Writes to the derived tables as the branch log is read, and the report's queries."""
@@ -186,11 +188,22 @@ class ReconcileQueries:
                          "GROUP BY terminal_id, kind ORDER BY terminal_id, kind", [branch, month])
 
     def report_study(self, branch: str, month: str) -> dict:
+        # A range on started_at (ISO text: its first 7 characters are its month) so the
+        # (branch, started_at) index finds the month's rows.
         return self._one("SELECT coalesce(sum(seconds), 0) AS seconds, count(*) AS sessions, "
                          "count(DISTINCT member_no) AS members, "
                          "count(DISTINCT CASE WHEN completed THEN member_no || '/' || lesson_id "
                          "END) AS completed FROM hub_study WHERE branch = ? "
-                         "AND substr(started_at, 1, 7) = ?", [branch, month])
+                         "AND started_at >= ? AND started_at < ?",
+                         [branch, month, add_months(month, 1)])
+
+    def report_study_by_month(self, branch: str, first: str, last: str) -> dict[str, dict]:
+        """Seconds and sittings started in each month from ``first`` to ``last``."""
+        rows = self._all("SELECT substr(started_at, 1, 7) AS month, sum(seconds) AS seconds, "
+                         "count(*) AS sessions FROM hub_study WHERE branch = ? "
+                         "AND started_at >= ? AND started_at < ? GROUP BY 1",
+                         [branch, first, add_months(last, 1)])
+        return {r["month"]: r for r in rows}
 
     def ledger_totals(self, branch: str) -> list[dict]:
         """Every payment the hub holds for ``branch``, all time, by terminal."""

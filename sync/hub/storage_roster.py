@@ -28,6 +28,16 @@ class RosterQueries:
                          "ORDER BY cursor", [branch])
         return {r["staff_no"]: {"name": r["name"], "role": r["role"]} for r in rows}
 
+    def hub_staff_history(self, branch: str) -> list[dict]:
+        """The hub's own staff events of ``branch`` in log order: accounts made
+        (``staff.added``: number, name, role) and PINs set (``staff.pin_set``: number), each
+        with its time. Never a PIN hash."""
+        return self._all("SELECT type, at, json_extract(payload, '$.staff_no') AS staff_no, "
+                         "json_extract(payload, '$.name') AS name, "
+                         "json_extract(payload, '$.role') AS role FROM branch_log "
+                         "WHERE branch = ? AND origin = 'hub' "
+                         "AND type IN ('staff.added', 'staff.pin_set') ORDER BY cursor", [branch])
+
     def hub_roster_events(self, branch: str) -> list[dict]:
         """The hub's own roster events of ``branch`` (its record: imported, or accepted from
         a proposal), in log order."""

@@ -235,6 +235,16 @@ def m005_hub_study_without_rowid(db):
     db.execute("CREATE INDEX hub_study_branch ON hub_study(branch, started_at)")
 
 
+
+@reconcile_migrations()
+def m006_hub_study_covering_index(db):
+    """The branch index of study sessions carries what the reports add up (seconds, whether
+    finished, who, which lesson): a branch's months are read from the index alone, not
+    looked up session by session (the console's overview of a county)."""
+    db.execute("DROP INDEX hub_study_branch")
+    db.execute("CREATE INDEX hub_study_branch ON hub_study(branch, started_at, seconds, "
+               "completed, member_no, lesson_id)")
+
 @migrations()
 def m005_operators(db):
     """People who run the hub (the browser console's accounts, issue 11) and the trail of

@@ -8,8 +8,10 @@ the hub (no CDN), charts drawn as SVG on the server.
                   a refusal, a form that changes something (CSRF)
     sessions.py   browser sessions: cookie token (kept hashed), idle sign-out, CSRF
     views.py      what each page shows, from the same service functions the CLI calls
+    routes_content.py, views_content.py   the 内容 page: lessons (audio upload), notices,
+                  dues policy, staff accounts and PIN resets
     charts.py     SVG charts
-    templates/    Jinja2 pages (Simplified Chinese);  static/  one stylesheet, one script
+    templates/    Jinja2 pages (Simplified Chinese);  static/  one stylesheet, the scripts
 """
 
 from .routes import mount

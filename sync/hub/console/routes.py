@@ -9,6 +9,7 @@ under ``/v1``). Handlers are thin: the signed-in operator, one function of
     GET  /queues            what waits (待处理): roster proposals, double payments, payment
                             checks; POST /queues/… decides one (CSRF, write scope)
     GET  /log               the operators' action trail (操作记录)
+    GET  /content/…         lessons, notices, dues policy, staff (routes_content.py)
     GET  /exports, /branch/{code}/summary/{year}, /branch/{code}/member/{no}
                             exports, the printable yearly summary, a member's page
                             (routes_exports.py)
@@ -29,12 +30,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from core.errors import AuthError, LianxinError, Locked
 
 from ..storage import HubStorage
-from . import routes_exports, sessions, views
+from . import routes_content, routes_exports, sessions, views
 from .web import HERE, Console, read_form
 
 LOGIN_COOKIE = "lianxin_login"          # double-submit token of the sign-in form
 _STATIC = {"console.css": "text/css", "console.js": "text/javascript",
-           "exports.css": "text/css"}
+           "content.js": "text/javascript", "exports.css": "text/css"}
 _DONE = {"accepted": "已接受这条修改申请，各终端下次同步时会收到。",
          "rejected": "已不接受这条修改申请。", "resolved": "已记下处理结果。"}
 
@@ -156,6 +157,8 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
     @app.get("/log", include_in_schema=False)
     async def trail(request: Request):
         return await show(request, "log.html", lambda op: views.trail(storage, op), nav="log")
+
+    routes_content.add(app, console)
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str):

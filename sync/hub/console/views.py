@@ -8,26 +8,14 @@ month included (what they would pay to be up to date).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from core.clock import default_clock, month_of
 from core.dues_rules import CATEGORIES
 from core.errors import NotFound
 from core.money import fen_to_yuan
 
 from .. import admin, conflicts, operators, report
+from .. import overview as hub_overview
 from ..storage import HubStorage
-
-QUIET_AFTER = timedelta(hours=48)   # a terminal not seen for two nights needs a look
-
-
-def _rate(collected: int, expected: int) -> int | None:
-    """Per cent, rounded down (100 only when nothing is missing); None when nothing is due."""
-    return None if expected <= 0 else min(100, collected * 100 // expected)
-
-
-def _quiet(last_seen: str | None, now: datetime) -> bool:
-    return last_seen is None or now - datetime.fromisoformat(last_seen) > QUIET_AFTER
 
 
 def this_month(clock=None) -> str:
@@ -36,44 +24,9 @@ def this_month(clock=None) -> str:
 
 def overview(storage: HubStorage, operator: dict, *, clock=None) -> dict:
     """Every branch in the operator's scope with what needs attention, and the 12-month
-    trend of all of them together."""
-    now = (clock or default_clock()).now()
-    month = this_month(clock)
-    rows, totals = [], {}
-    for code in operators.branches_in_scope(storage, operator):
-        rep = report.build(storage, code, month, clock=clock)
-        trend = report.trend(storage, code, month)
-        year = [t for t in trend if t["month"][:4] == month[:4]]
-        terminals = [t for t in admin.list_terminals(storage, code) if not t["revoked"]]
-        behind = [len(m["months_owed"]) for m in rep["members_behind"]]
-        waiting = {
-            "proposals": rep["members"]["proposals_pending"],
-            "double_payments": len(rep["double_payments"]),
-            "payment_checks": len(rep["payment_checks"]),
-            "refused_terminals": sum(1 for t in terminals if t["chain"] != "ok"),
-            "quarantined": len(admin.list_events(storage, code, quarantined=True,
-                                                 skipped=False, limit=1000)),
-        }
-        rows.append({
-            **rep["branch"],
-            "month_rate": _rate(rep["dues"]["collected_fen"], rep["dues"]["expected_fen"]),
-            "year_rate": _rate(sum(t["collected_fen"] for t in year),
-                               sum(t["expected_fen"] for t in year)),
-            "behind_3": sum(1 for n in behind if n >= 3),
-            "behind_6": sum(1 for n in behind if n >= 6),
-            "study_hours": rep["study"]["hours"],
-            "terminals": len(terminals),
-            "quiet_terminals": sum(1 for t in terminals if _quiet(t["last_seen"], now)),
-            "clock_wrong": sum(1 for t in terminals if t["clock"] != "ok"),
-            "waiting": waiting, "waiting_total": sum(waiting.values()),
-        })
-        for t in trend:
-            acc = totals.setdefault(t["month"], {"month": t["month"], "expected_fen": 0,
-                                                 "collected_fen": 0, "study_hours": 0.0})
-            acc["expected_fen"] += t["expected_fen"]
-            acc["collected_fen"] += t["collected_fen"]
-            acc["study_hours"] = round(acc["study_hours"] + t["study_hours"], 1)
-    return {"month": month, "branches": rows, "trend": [totals[k] for k in sorted(totals)]}
+    trend of all of them together (:mod:`sync.hub.overview`)."""
+    return hub_overview.overview(storage, operators.branches_in_scope(storage, operator),
+                                 clock=clock)
 
 
 def branch(storage: HubStorage, operator: dict, code: str, *, query: str = "",
@@ -115,7 +68,7 @@ def terminals(storage: HubStorage, operator: dict, *, clock=None) -> dict:
     rows = []
     for code in operators.branches_in_scope(storage, operator):
         for t in admin.list_terminals(storage, code):
-            rows.append({**t, "quiet": not t["revoked"] and _quiet(t["last_seen"], now)})
+            rows.append({**t, "quiet": not t["revoked"] and hub_overview.quiet(t["last_seen"], now)})
     return {"terminals": rows}
 
 

@@ -116,19 +116,22 @@ def wants_json_answer(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """A url-encoded form (what the console's pages send, uploads aside), at most 16 KB;
-    anything else reads as an empty form, which every handler refuses."""
+async def read_form(request: Request, *, max_bytes: int = MAX_FORM,
+                    max_fields: int = 20) -> dict[str, str]:
+    """A url-encoded form (what the console's pages send, uploads aside), at most 16 KB
+    and 20 fields unless a page needs more (a lesson); anything else reads as an empty
+    form, which every handler refuses."""
     if request.headers.get("content-type", "").split(";")[0].strip() != \
             "application/x-www-form-urlencoded":
         return {}
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM:
+        if len(body) > max_bytes:
             return {}
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                          max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):
         return {}
     return dict(pairs)

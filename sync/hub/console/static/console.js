@@ -1,8 +1,14 @@
-// The hub console's only script: tables sort by a click on their header, and a table body
-// with data-refresh reloads itself (the terminals' last-seen times move without a reload);
-// a button with data-print prints the page (the yearly summary).
+// The hub console's only script: tables sort by a click on their header, wide tables take
+// the keyboard's focus, and a table body with data-refresh reloads itself (the terminals'
+// last-seen times move without a reload); a button with data-print prints the page
+// (the yearly summary).
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
+  // Wide tables scroll sideways on a phone: each can take the keyboard's focus, so arrow
+  // keys scroll it too.
+  for (const table of document.querySelectorAll("table.data")) {
+    if (!table.hasAttribute("tabindex")) table.tabIndex = 0;
+  }
   for (const table of document.querySelectorAll("table.sortable")) {
     table.querySelectorAll("thead th").forEach((th, col) => {
       th.tabIndex = 0;
