@@ -90,12 +90,12 @@ def record(storage: HubStorage, branch: str, member_no: str, *, clock=None) -> d
     info = storage.get_branch(branch)
     if info is None:
         raise NotFound(f"no branch {branch!r} at this hub", "服务中心没有这个支部。")
+    conflicts.catch_up(storage)       # what the last pushes brought, as the report reads it
     member = next((m for m in storage.report_members(branch)
                    if m["member_no"] == member_no), None)
     if member is None:
         raise NotFound(f"no member {member_no!r} in branch {branch!r}", "这个支部没有这位党员。")
     month = month_of((clock or default_clock()).now())
-    conflicts.catch_up(storage)
     owed = months_owed(storage, branch, member, month)
     details = roster_details(storage, branch).get(member_no, {})
     rate = [r for r in storage.report_rates(branch) if r["member_no"] == member_no]
