@@ -73,6 +73,7 @@ bench: setup
 	$(BIN)/python -m bench.bench_sync
 	$(BIN)/python -m bench.bench_cli
 	$(BIN)/python -m bench.bench_console --keep var/bench
+	$(BIN)/python -m bench.bench_exports
 
 # The Chinese speech model for production terminals (needs the internet; tests never do).
 models:

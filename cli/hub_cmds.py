@@ -481,3 +481,7 @@ _register_operator_cmds(hub_group)
 from .hub_voice_cmds import register as _register_voice_cmds  # noqa: E402
 
 _register_voice_cmds(hub_group)
+
+from .hub_export_cmds import register as _register_export_cmds  # noqa: E402
+
+_register_export_cmds(hub_group)

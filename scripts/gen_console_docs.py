@@ -32,7 +32,10 @@ PAGES = {"login": ("/login", "登录"), "overview": ("/", "总览：各支部收
          "events": ("/queues/events?check=1", "被拒或隔离的记录：上传被拒的终端、终端用不了的记录、已隔离的记录"),
          "log": ("/log", "操作记录：谁、何时、从哪里、做了什么（防篡改）"),
          "content": ("/content/DEMO-QSC",
-                     "内容：发布课程（录音上传带进度条）、通知、交费规定、工作人员账号和密码")}
+                     "内容：发布课程（录音上传带进度条）、通知、交费规定、工作人员账号和密码"),
+         "exports": ("/exports", "导出：支部的各种表格，下载 XLSX 或 CSV"),
+         "member": ("/branch/DEMO-QSC/member/QS004", "党员：党费记录、学习、同意事项（查看记入操作记录）"),
+         "summary": ("/branch/DEMO-QSC/summary/2026", "年度党费收缴汇总：向党员公布，可打印（A4）")}
 SIZES = {"1366x768": {"width": 1366, "height": 768}, "390x844": {"width": 390, "height": 844}}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",

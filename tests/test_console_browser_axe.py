@@ -14,8 +14,9 @@ from console_fixtures import PASSWORD
 
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
 SIZES = {"office": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
-PAGES = ["/", "/branch/DEMO-QSC", "/queues", "/terminals", "/log", "/content",
-         "/content/DEMO-QSC"]
+PAGES = ["/", "/branch/DEMO-QSC", "/queues", "/terminals", "/log", "/voice", "/content",
+         "/content/DEMO-QSC", "/exports", "/branch/DEMO-QSC/member/QS004",
+         "/branch/DEMO-QSC/summary/2026"]
 SERIOUS = ("serious", "critical")
 
 

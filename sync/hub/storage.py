@@ -8,6 +8,7 @@
     storage_log.py        pushes appended, the branch log paged for pulls, media
     storage_reconcile.py  the derived tables (sync.hub.conflicts) and report queries
     storage_roster.py     roster and staff queries over the branch log
+    storage_exports.py    read-only queries of exports, the yearly summary, the member page
 
 At rest the database is encrypted like a terminal's (SQLCipher, a raw 256-bit key in
 ``<db>.key``; core.store's key-file and connect helpers). The hub's folder is 0700 and
@@ -37,6 +38,7 @@ import sqlite_utils
 from core import store as core_store
 from core.errors import StoreError
 
+from .storage_exports import ExportQueries
 from .storage_log import PROPOSAL_TYPES, LogQueries
 from .storage_operators import OperatorQueries
 from .storage_overview import OverviewQueries
@@ -86,7 +88,8 @@ class _Group:
 
 
 class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
-                 OperatorQueries, OverviewQueries, VoiceQueries):
+                 OperatorQueries, OverviewQueries, VoiceQueries,
+                 ExportQueries):
     """The hub's database. Construct with :meth:`open`; every method is thread-safe."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path):

@@ -11,6 +11,9 @@ under ``/v1``). Handlers are thin: the signed-in operator, one function of
     GET  /voice             voice messages, played and marked (routes_voice.py)
     GET  /log               the operators' action trail (操作记录)
     GET  /content/…         lessons, notices, dues policy, staff (routes_content.py)
+    GET  /exports, /branch/{code}/summary/{year}, /branch/{code}/member/{no}
+                            exports, the printable yearly summary, a member's page
+                            (routes_exports.py)
     GET  /static/{file}     the stylesheet and the one small script, served by the hub
 
 Sign-in tries are limited per source address as well as per account (sync.hub.operators).
@@ -28,12 +31,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from core.errors import AuthError, LianxinError, Locked
 
 from ..storage import HubStorage
-from . import routes_content, routes_terminals, routes_voice, sessions, views
+from . import routes_content, routes_exports, routes_terminals, routes_voice, sessions, views
 from .web import HERE, Console, read_form
 
 LOGIN_COOKIE = "lianxin_login"          # double-submit token of the sign-in form
 _STATIC = {"console.css": "text/css", "console.js": "text/javascript",
-           "content.js": "text/javascript"}
+           "content.js": "text/javascript", "exports.css": "text/css"}
 _DONE = {"accepted": "已接受这条修改申请，各终端下次同步时会收到。",
          "rejected": "已不接受这条修改申请。", "resolved": "已记下处理结果。"}
 
@@ -48,6 +51,7 @@ def mount(app: FastAPI, storage: HubStorage, *, now_ms: Callable[[], int], attem
     refused, show = console.refused, console.show
     routes_terminals.add(app, console)
     routes_voice.add(app, console)
+    routes_exports.add(app, console)
 
     @app.get("/login", include_in_schema=False)
     async def login_form(request: Request, idle: int = 0):

@@ -1,6 +1,7 @@
 // The hub console's only script: tables sort by a click on their header, wide tables take
 // the keyboard's focus, and a table body with data-refresh reloads itself (the terminals'
-// last-seen times move without a reload).
+// last-seen times move without a reload); a button with data-print prints the page
+// (the yearly summary).
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   // Wide tables scroll sideways on a phone: each can take the keyboard's focus, so arrow
@@ -32,6 +33,9 @@ document.addEventListener("DOMContentLoaded", () => {
       th.addEventListener("click", sort);
       th.addEventListener("keydown", e => { if (e.key === "Enter") sort(); });
     });
+  }
+  for (const button of document.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", () => window.print());
   }
   for (const body of document.querySelectorAll("[data-refresh]")) {
     const every = 1000 * Number(body.dataset.every || 30);
