@@ -21,7 +21,7 @@ CLI = Actor("cli:test")
 
 @pytest.fixture
 def hub(hub_storage):
-    admin.load_demo(hub_storage, people=True)       # DEMO-QSC in 青石镇, demo operators
+    admin.load_demo(hub_storage, people=True, second_township=False)  # DEMO-QSC, operators
     admin.create_branch(hub_storage, code="BS-1", name="白沙社区党支部", township="白沙镇")
     return hub_storage
 

@@ -59,7 +59,7 @@ def test_kept_figures_follow_pushes_and_decisions(console_hub, demo_store):
 def test_the_refresher_keeps_every_changed_branch(hub_storage):
     from sync.hub import admin
 
-    admin.load_demo(hub_storage, people=True)
+    admin.load_demo(hub_storage, people=True, second_township=False)
     admin.create_branch(hub_storage, code="BS-1", name="白沙社区党支部", township="白沙镇")
     assert overview.refresh(hub_storage) == 2
     assert overview.refresh(hub_storage) == 0          # nothing changed
