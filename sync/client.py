@@ -51,7 +51,18 @@ from core.errors import LianxinError
 
 from . import client_voice, protocol
 
-CLIENT_VERSION = "0.1.0"
+
+def _package_version() -> str:
+    """This installation's release (pyproject's version), for the hub's operators."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("lianxin")
+    except metadata.PackageNotFoundError:   # a source tree that was never installed
+        return "unknown"
+
+
+CLIENT_VERSION = _package_version()
 USER_AGENT = f"lianxin/{CLIENT_VERSION} (sync protocol {protocol.PROTOCOL_VERSION})"
 TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 
@@ -106,7 +117,8 @@ class HubClient:
         A refusal raises :class:`SyncError` with the hub's code; a ``stale_time`` refusal
         is retried once in the hub's time."""
         raw = b""
-        hdrs = {protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION), **(headers or {})}
+        hdrs = {protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION),
+                protocol.H_SOFTWARE: CLIENT_VERSION, **(headers or {})}
         if body is not None:
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             hdrs["Content-Type"] = "application/json"
@@ -509,3 +521,4 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
 def status(store) -> dict:
     """Hub, last success and error, what waits to be sent (``core.outbox.sync_status``)."""
     return outbox.sync_status(store)
+

@@ -67,6 +67,9 @@ from .protocol_errors import ERRORS, ProtocolError
 PROTOCOL_VERSION = 2
 MIN_PROTOCOL = 2                  # the oldest terminal protocol this hub serves
 H_PROTOCOL = "X-Lianxin-Protocol"  # the terminal's protocol version, on every request
+# The terminal's software release, on every request: shown to operators (the console's
+# 终端 page), never trusted for anything else.
+H_SOFTWARE = "X-Lianxin-Software"
 MAX_BODY = 8 * 1024 * 1024        # bytes, after decompression
 PULL_PAGE = 2000                  # most events in one pull page
 # A voice message's WAV (PUT /v1/voice/…): core.calls keeps at most 300 s at up to 48 kHz,
@@ -75,7 +78,9 @@ MAX_VOICE_BYTES = 300 * 48000 * 2 + 1024
 
 __all__ = [
     "AUDIT_FIELDS", "ERRORS", "EVENT_FIELDS", "FUTURE_WINDOW_S", "H_HUB_TIME", "H_LOCAL_TIME", "H_NONCE",
-    "H_PROTOCOL", "H_SIGNATURE", "H_TERMINAL", "H_TIME", "MAX_BODY", "MAX_VOICE_BYTES", "MIN_PROTOCOL", "MAX_SEQ", "MAX_SKIPS", "MAX_SKIP_REASON", "PROTOCOL_VERSION", "PULL_PAGE",
+    "H_PROTOCOL", "H_SIGNATURE", "H_SOFTWARE", "H_TERMINAL", "H_TIME", "MAX_BODY",
+    "MAX_VOICE_BYTES", "MIN_PROTOCOL", "MAX_SEQ", "MAX_SKIPS", "MAX_SKIP_REASON",
+    "PROTOCOL_VERSION", "PULL_PAGE",
     "PUSH_BATCH", "TIME_WINDOW_MS", "AuthHeaders", "Batch", "ProtocolError", "canonical_json",
     "check_audit", "check_authority", "check_branch_events", "check_events", "check_pairing",
     "check_payloads", "check_time", "check_times", "check_version",

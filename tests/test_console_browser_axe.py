@@ -50,3 +50,46 @@ def test_no_serious_axe_violation_on_any_page(console_hub, browser, size):
     finally:
         context.close()
     assert {p: v for p, v in found.items() if v} == {}
+
+
+# Every element that holds text of its own (charts aside): its font size in px, and how far
+# the page is wider than the window.
+_MEASURE = """() => {
+  const sizes = [];
+  for (const e of document.querySelectorAll('main *, header *')) {
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    // A chart's labels scale with the chart; the table under each chart gives its figures.
+    if (own && e.offsetParent !== null && !e.closest('svg'))
+      sizes.push([e.tagName.toLowerCase() + (typeof e.className === 'string' && e.className
+                                             ? '.' + e.className : ''),
+                  parseFloat(getComputedStyle(e).fontSize)]);
+  }
+  return {sizes, overflow: document.documentElement.scrollWidth - window.innerWidth};
+}"""
+
+
+def test_body_text_is_16px_and_pages_work_at_200_percent_zoom(console_hub, browser):
+    """At 200 % zoom an office PC's 1366×768 is 683×384 CSS pixels: no page may need
+    sideways scrolling as a whole (a wide table scrolls in its own box), and no text of a
+    page is drawn below 16 px."""
+    context = browser.new_context(viewport={"width": 683, "height": 384},
+                                  device_scale_factor=2, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(console_hub.url + "/login")
+        small, wide = {}, {}
+        page.get_by_label("用户名").fill("demo-county")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(console_hub.url + "/")
+        for path in PAGES:
+            page.goto(console_hub.url + path)
+            got = page.evaluate(_MEASURE)
+            below = sorted({tag for tag, px in got["sizes"] if px < 16})
+            if below:
+                small[path] = below
+            if got["overflow"] > 1:
+                wide[path] = got["overflow"]
+    finally:
+        context.close()
+    assert (small, wide) == ({}, {})

@@ -104,6 +104,22 @@ def test_enroll_binds_terminal_and_key_file_is_private(hub, demo_store):
     assert e.value.code == "already_enrolled"
 
 
+def test_the_hub_shows_each_terminals_software_release(hub, demo_store):
+    """Display only: what the terminal says on its requests, printable and short, or
+    nothing (what it said last stays)."""
+    client = _enroll(hub, demo_store)
+    sc.sync_once(demo_store)
+    [t] = admin.list_terminals(hub.storage)
+    assert t["software"] == sc.CLIENT_VERSION != "unknown"
+    for junk in ("x" * 41, "1.0\tbeta", "版本".encode().decode("latin-1")):
+        r = _send(client, "GET", "/v1/pull?cursor=0", headers={protocol.H_SOFTWARE: junk})
+        assert r.status_code == 200, junk
+    assert admin.list_terminals(hub.storage)[0]["software"] == sc.CLIENT_VERSION
+    assert _send(client, "GET", "/v1/pull?cursor=0",
+                 headers={protocol.H_SOFTWARE: "9.9.9"}).status_code == 200
+    assert admin.list_terminals(hub.storage)[0]["software"] == "9.9.9"
+
+
 def test_bad_used_expired_codes_are_400_and_wrong_branch_409(hub, demo_store, tmp_path):
     with pytest.raises(sc.SyncError) as e:
         sc.enroll(demo_store.path, hub.url, "AAAA-BBBB-CCCC")

@@ -140,7 +140,7 @@ def list_terminals(storage: HubStorage, branch: str | None = None) -> list[dict]
             # Events dated ahead of the hub's clock: the terminal's clock is wrong.
             "clock": "ahead" if t["future_events"] else "ok",
             "future_events": t["future_events"], "future_latest_at": t["future_latest_at"],
-            "future_seen_at": t["future_seen_at"],
+            "future_seen_at": t["future_seen_at"], "software": t["software"],
         })
     return out
 

@@ -64,7 +64,7 @@ def authenticate(storage: HubStorage, headers, method: str, path_with_query: str
                                   now_ms - protocol.TIME_WINDOW_MS)
         if fresh and not terminal["revoked_at"]:
             storage.touch_terminal(auth.terminal_id, _now_iso(now_ms),
-                                   _local_offset(headers, now_ms))
+                                   _local_offset(headers, now_ms), _software(headers))
     if not fresh:
         raise ProtocolError("replay")
     if terminal["revoked_at"]:
@@ -77,6 +77,15 @@ def _local_offset(headers, now_ms: int) -> int | None:
     local = headers.get(protocol.H_LOCAL_TIME)
     if local and local.isascii() and local.isdigit() and len(local) <= 15:
         return int(local) - now_ms
+    return None
+
+
+def _software(headers) -> str | None:
+    """The terminal's software release as it says (display only): printable ASCII, at most
+    40 characters, else nothing."""
+    value = headers.get(protocol.H_SOFTWARE)
+    if value and len(value) <= 40 and value.isascii() and value.isprintable():
+        return value
     return None
 
 
@@ -204,7 +213,7 @@ def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str
             elif terminal["revoked_at"]:
                 refused = ProtocolError("terminal_revoked", revoked_at=terminal["revoked_at"])
             else:
-                storage.touch_terminal(auth.terminal_id, at, offset)
+                storage.touch_terminal(auth.terminal_id, at, offset, _software(headers))
                 if refused is None:
                     caller = Caller(auth.terminal_id, terminal["branch"])
                     try:

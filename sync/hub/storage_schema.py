@@ -305,3 +305,9 @@ def m007_voice_messages(db):
     db.execute("""CREATE TABLE voice_audio (
         message_id TEXT PRIMARY KEY REFERENCES voice_message(message_id),
         wav BLOB NOT NULL)""")
+
+
+@migrations()
+def m008_terminal_software(db):
+    """The software release each terminal last said it runs (the console's 终端 page)."""
+    db.execute("ALTER TABLE terminal ADD COLUMN software TEXT")

@@ -65,7 +65,7 @@ class TerminalQueries:
     _TERMINAL_COLS = ("terminal_id, branch, public_key, label, enrolled_at, last_seen, "
                       "revoked_at, stored_seq, audit_seq, audit_hash, head_seq, "
                       "clock_offset_ms, last_refusal, last_refusal_at, enrolled_seq, "
-                      "future_events, future_latest_at, future_seen_at")
+                      "future_events, future_latest_at, future_seen_at, software")
 
     def insert_terminal(self, *, terminal_id: str, branch: str, public_key: str, label: str,
                         at: str, enrolled_seq: int = 0) -> None:
@@ -87,10 +87,12 @@ class TerminalQueries:
                         "WHERE terminal_id = ?", [at, terminal_id])
         return cur.rowcount == 1
 
-    def touch_terminal(self, terminal_id: str, at: str, clock_offset_ms: int | None) -> None:
+    def touch_terminal(self, terminal_id: str, at: str, clock_offset_ms: int | None,
+                       software: str | None = None) -> None:
         self._run("UPDATE terminal SET last_seen = ?, "
-                  "clock_offset_ms = coalesce(?, clock_offset_ms) WHERE terminal_id = ?",
-                  [at, clock_offset_ms, terminal_id])
+                  "clock_offset_ms = coalesce(?, clock_offset_ms), "
+                  "software = coalesce(?, software) WHERE terminal_id = ?",
+                  [at, clock_offset_ms, software, terminal_id])
 
     def note_future_events(self, terminal_id: str, count: int, latest_at: str, at: str) -> None:
         """``count`` more events dated ahead of the hub's clock, the latest at ``latest_at``
