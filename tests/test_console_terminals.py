@@ -79,6 +79,7 @@ def test_revoking_goes_through_a_confirmation_and_the_next_sync_is_refused(
     tid = demo_store.terminal_id
     page = s.get(console_hub.url + "/terminals").text
     assert f'href="/terminals/{tid}/revoke"' in page
+    assert f"<td>{sc.CLIENT_VERSION}</td>" in page     # the release the terminal said
     confirm = s.get(console_hub.url + f"/terminals/{tid}/revoke")
     assert confirm.status_code == 200
     assert "清水村党支部的终端“村活动室”" in confirm.text and "会被拒绝" in confirm.text
