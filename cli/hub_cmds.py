@@ -65,6 +65,14 @@ def hub_migrate_encrypt(ctx):
     click.echo(f"已加密服务中心数据库；密钥文件 {kp}，请与数据库分开备份。")
 
 
+def trail(storage, action: str, subject: str, detail: dict | None = None) -> None:
+    """A CLI action on the operators' trail, as the console's (who: ``cli:<user>``, from
+    ``local``): the hub's one record of what its operators did, whichever way."""
+    from sync.hub import operators
+
+    operators.record(storage, operators.Actor(cli_actor(), "local"), action, subject, detail)
+
+
 @hub_group.group("branch")
 def hub_branch():
     """Branches served by this hub."""
@@ -79,7 +87,9 @@ def hub_branch_create(ctx, code, name, township):
     """Create a branch."""
     from sync.hub import admin
 
-    admin.create_branch(_hub(ctx), code=code, name=name, township=township)
+    storage = _hub(ctx)
+    admin.create_branch(storage, code=code, name=name, township=township)
+    trail(storage, "branch.created", f"branch:{code}", {"name": name, "township": township})
     click.echo(f"已建立支部 {code} {name}")
 
 
@@ -102,7 +112,11 @@ def hub_enroll_code(ctx, branch, ttl_hours):
     """Print a one-time code that enrolls one terminal into BRANCH."""
     from sync.hub import admin
 
-    click.echo(admin.issue_enroll_code(_hub(ctx), branch, ttl_hours=ttl_hours)["code"])
+    storage = _hub(ctx)
+    issued = admin.issue_enroll_code(storage, branch, ttl_hours=ttl_hours)
+    trail(storage, "terminal.enroll_code", f"branch:{branch}",
+          {"expires_ms": issued["expires_ms"]})
+    click.echo(issued["code"])
 
 
 @hub_group.command("demo")
@@ -144,7 +158,9 @@ def hub_revoke(ctx, terminal_id):
     """Revoke a terminal: it is refused from now on."""
     from sync.hub import admin
 
-    admin.revoke_terminal(_hub(ctx), terminal_id)
+    storage = _hub(ctx)
+    row = admin.revoke_terminal(storage, terminal_id)
+    trail(storage, "terminal.revoked", f"terminal:{terminal_id}", {"branch": row["branch"]})
     click.echo(f"已停用终端 {terminal_id}")
 
 
@@ -268,10 +284,17 @@ def hub_accept(ctx, event_id, everything, branch, note):
     if everything:
         if not branch:
             raise click.UsageError("--all needs --branch")
-        done = admin.accept_all_proposals(_hub(ctx), branch, by=cli_actor())
+        storage = _hub(ctx)
+        done = admin.accept_all_proposals(storage, branch, by=cli_actor())
+        for row in done:
+            trail(storage, "proposal.accepted", f"proposal:{row['event_id']}",
+                  {"branch": branch, "note": ""})
         click.echo(f"已接受 {len(done)} 条")
     elif event_id:
-        admin.accept_proposal(_hub(ctx), event_id, by=cli_actor(), note=note)
+        storage = _hub(ctx)
+        row = admin.accept_proposal(storage, event_id, by=cli_actor(), note=note)
+        trail(storage, "proposal.accepted", f"proposal:{event_id}",
+              {"branch": row["branch"], "note": note or ""})
         click.echo("已接受")
     else:
         raise click.UsageError("give EVENT_ID or --all --branch ID")
@@ -285,7 +308,10 @@ def hub_reject(ctx, event_id, note):
     """Reject a roster edit made at a terminal (kept on record, not spread)."""
     from sync.hub import admin
 
-    admin.reject_proposal(_hub(ctx), event_id, by=cli_actor(), note=note)
+    storage = _hub(ctx)
+    row = admin.reject_proposal(storage, event_id, by=cli_actor(), note=note)
+    trail(storage, "proposal.rejected", f"proposal:{event_id}",
+          {"branch": row["branch"], "note": note or ""})
     click.echo("已拒绝")
 
 
@@ -314,7 +340,10 @@ def hub_resolve(ctx, branch, member_no, month, note):
     """Close a double-payment flag with a note."""
     from sync.hub import admin
 
-    admin.resolve_double_payment(_hub(ctx), branch, member_no, month, note=note, by=cli_actor())
+    storage = _hub(ctx)
+    admin.resolve_double_payment(storage, branch, member_no, month, note=note, by=cli_actor())
+    trail(storage, "double_payment.resolved", f"member:{branch}/{member_no}",
+          {"month": month, "note": note.strip()})
     click.echo("已处理")
 
 
@@ -340,8 +369,12 @@ def hub_roster_import(ctx, branch, path, skip_bad_rows, dry_run, as_json):
 
     from .member_cmds import show_import_report
 
-    report = admin.import_roster(_hub(ctx), branch, path, skip_bad_rows=skip_bad_rows,
+    storage = _hub(ctx)
+    report = admin.import_roster(storage, branch, path, skip_bad_rows=skip_bad_rows,
                                  dry_run=dry_run, actor=cli_actor())
+    if report.imported and not dry_run:
+        trail(storage, "roster.imported", f"branch:{branch}",
+              {"members": len(report.member_nos), "file": Path(path).name})
     show_import_report(report, as_json, skip_bad_rows)
 
 
@@ -363,8 +396,10 @@ def hub_staff_add(ctx, branch, staff_no, name, role):
 
     storage = _hub(ctx)  # before the prompt: a missing --db is said at once
     pin = click.prompt("密码 (PIN, 4-6 digits)", hide_input=True, confirmation_prompt=True)
-    admin.add_staff(storage, branch, staff_no=staff_no, name=name, role=role, pin=pin,
-                    actor=cli_actor())
+    out = admin.add_staff(storage, branch, staff_no=staff_no, name=name, role=role, pin=pin,
+                          actor=cli_actor())
+    trail(storage, "staff.added", f"staff:{branch}/{out['staff_no']}",
+          {"branch": branch, "name": out["name"], "role": out["role"]})
     click.echo(f"已添加工作人员 {staff_no} {name}")
 
 
@@ -388,13 +423,12 @@ def hub_staff_list(ctx, branch, as_json):
 def hub_staff_pin(ctx, branch, staff_no):
     """Give a staff account of BRANCH a new PIN (4-6 digits, asked twice). Every terminal
     of the branch takes it at its next sync; the old PIN stops working there."""
-    from sync.hub import admin, operators
+    from sync.hub import admin
 
     storage = _hub(ctx)
     pin = click.prompt("新密码 (PIN, 4-6 digits)", hide_input=True, confirmation_prompt=True)
     out = admin.reset_staff_pin(storage, branch, staff_no, pin, by=cli_actor())
-    operators.record(storage, operators.Actor(cli_actor()), "staff.pin_reset",
-                     f"staff:{branch}/{out['staff_no']}", {"branch": branch})
+    trail(storage, "staff.pin_reset", f"staff:{branch}/{out['staff_no']}", {"branch": branch})
     click.echo(f"已为工作人员 {out['staff_no']} {out['name']} 设置新密码，各终端下次同步后生效")
 
 
@@ -414,8 +448,11 @@ def hub_policy_set(ctx, branch, back_pay_limit, pay_ahead_limit):
     """Set BRANCH's dues policy; its terminals take it on their next sync."""
     from sync.hub import admin
 
-    admin.set_policy(_hub(ctx), branch, back_pay_limit=back_pay_limit,
+    storage = _hub(ctx)
+    admin.set_policy(storage, branch, back_pay_limit=back_pay_limit,
                      pay_ahead_limit=pay_ahead_limit)
+    trail(storage, "policy.set", f"branch:{branch}",
+          {"to": [back_pay_limit, pay_ahead_limit]})
     click.echo(f"已设置：补交最多 {back_pay_limit} 个月，预交最多 {pay_ahead_limit} 个月")
 
 
@@ -436,7 +473,10 @@ def hub_lesson_publish(ctx, branch, path, lesson_id, audio):
     """Publish (or replace) the lesson in a TOML file (the format of assets/demo/lessons)."""
     from sync.hub import content
 
-    out = content.publish_lesson_file(_hub(ctx), branch, path, lesson_id=lesson_id, audio=audio)
+    storage = _hub(ctx)
+    out = content.publish_lesson_file(storage, branch, path, lesson_id=lesson_id, audio=audio)
+    trail(storage, "lesson.published", f"lesson:{branch}/{out['lesson_id']}",
+          {"branch": branch, "title": out["title"]})
     click.echo(f"已发布课程 {out['lesson_id']} {out['title']}"
                + (f"（音频 {out['audio_size']} 字节）" if out["audio_sha256"] else ""))
 
@@ -464,8 +504,11 @@ def hub_notice_post(ctx, branch, title, body, posted):
             posted = date.fromisoformat(posted).isoformat()
         except ValueError as e:
             raise click.BadParameter("YYYY-MM-DD", param_hint="--posted") from e
-    out = admin.post_notice(_hub(ctx), branch, title=title, body=body,
-                            posted=posted or default_clock().now().date().isoformat())
+    storage = _hub(ctx)
+    posted = posted or default_clock().now().date().isoformat()
+    out = admin.post_notice(storage, branch, title=title, body=body, posted=posted)
+    trail(storage, "notice.posted", f"notice:{branch}/{out['notice_id']}",
+          {"branch": branch, "title": title, "posted": posted})
     click.echo(f"已发布通知 {out['notice_id']}")
 
 

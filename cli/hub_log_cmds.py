@@ -11,6 +11,12 @@ import click
 from .shared import cli_actor, emit
 
 
+def _trail(storage, action: str, subject: str, detail: dict) -> None:
+    from .hub_cmds import trail
+
+    trail(storage, action, subject, detail)
+
+
 def _hub(ctx):
     from .hub_cmds import _hub as open_hub_db
 
@@ -63,7 +69,10 @@ def hub_events_quarantine(ctx, event_id, reason):
     """Stop passing EVENT_ID to terminals; it stays in the log, marked."""
     from sync.hub import admin
 
-    admin.quarantine_event(_hub(ctx), event_id, by=cli_actor(), reason=reason)
+    storage = _hub(ctx)
+    row = admin.quarantine_event(storage, event_id, by=cli_actor(), reason=reason)
+    _trail(storage, "event.quarantined", f"event:{event_id}",
+           {"branch": row["branch"], "reason": reason.strip()})
     click.echo("已隔离：终端以后不会再收到这条记录。")
 
 
@@ -74,7 +83,9 @@ def hub_events_release(ctx, event_id):
     """Pass a quarantined EVENT_ID on again."""
     from sync.hub import admin
 
-    admin.release_event(_hub(ctx), event_id, by=cli_actor())
+    storage = _hub(ctx)
+    row = admin.release_event(storage, event_id, by=cli_actor())
+    _trail(storage, "event.released", f"event:{event_id}", {"branch": row["branch"]})
     click.echo("已解除隔离。")
 
 
@@ -95,6 +106,8 @@ def hub_check(ctx, branch, do_quarantine, as_json):
             if not p["quarantined"]:
                 admin.quarantine_event(storage, p["event_id"], by=cli_actor(),
                                        reason=f"hub check: {p['code']}")
+                _trail(storage, "event.quarantined", f"event:{p['event_id']}",
+                       {"branch": p["branch"], "reason": f"hub check: {p['code']}"})
                 p["quarantined"] = True
     emit(problems, as_json, lambda rows: [click.echo(
         f"{r['branch']:<10} {r['event_id']}  {r['type']:<17} from {r['origin'][:8]} seq "
@@ -135,5 +148,8 @@ def hub_resolve_payment(ctx, entry_id, branch, note):
     """Close a payment's checks with a note saying what was done."""
     from sync.hub import admin
 
-    admin.resolve_payment_check(_hub(ctx), branch, entry_id, note=note, by=cli_actor())
+    storage = _hub(ctx)
+    admin.resolve_payment_check(storage, branch, entry_id, note=note, by=cli_actor())
+    _trail(storage, "payment_check.resolved", f"entry:{entry_id}",
+           {"branch": branch, "note": note.strip()})
     click.echo("已处理")

@@ -146,3 +146,28 @@ def test_the_cli_adds_lists_disables_and_resets(hub, tmp_path):
         "operator.password_set", "operator.disabled", "operator.added"]
     assert log["actions"][0]["operator"].startswith("cli:")
     assert "记录完整" in run("log").output
+
+
+def test_what_the_cli_changes_is_on_the_operators_trail(hub, tmp_path):
+    """Operators act through the console or the CLI; the trail holds both (the CLI as
+    ``cli:<user>`` from ``local``), with the console's action names."""
+    db = str(hub.path)
+    hub.close()
+    runner = CliRunner()
+
+    def run(*args):
+        r = runner.invoke(cli, ["hub", "--db", db, *args])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    run("branch", "create", "--code", "HS-1", "--name", "河上村党支部", "--township", "白沙镇")
+    run("enroll-code", "--branch", "HS-1")
+    run("policy", "set", "--branch", "HS-1", "--back-pay-limit", "3", "--pay-ahead-limit", "12")
+    run("notice", "post", "--branch", "HS-1", "--title", "开会", "--body", "周五晚上开会")
+    log = json.loads(runner.invoke(cli, ["hub", "--db", db, "operator", "log",
+                                         "--json"]).output)
+    mine = [a for a in log["actions"] if a["operator"].startswith("cli")]
+    assert [a["action"] for a in mine[:4]] == [
+        "notice.posted", "policy.set", "terminal.enroll_code", "branch.created"]
+    assert {a["source"] for a in mine} == {"local"} and log["chain_broken_at"] is None
+    assert all("code" not in json.dumps(a.get("detail", "")) for a in mine[:4])
