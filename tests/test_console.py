@@ -149,3 +149,19 @@ def test_every_page_answers_json_behind_the_same_session_and_scope(hub):
     # A browser's own Accept (text/html first) still gets the page.
     html = town.get(hub.url + "/", headers={"Accept": "text/html,application/json;q=0.9"})
     assert html.headers["content-type"].startswith("text/html")
+
+
+def test_every_action_on_the_trail_has_operators_words():
+    """操作记录 says each action in Chinese: every action name the hub or the CLI records
+    has its words (a new action without them fails here)."""
+    from pathlib import Path
+
+    from sync.hub.console.views import ACTIONS_ZH
+
+    root = Path(__file__).resolve().parent.parent
+    said = set()
+    for path in [*root.glob("sync/**/*.py"), *root.glob("cli/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        said |= set(re.findall(r'(?:record|trail)\([^"\n]*"([a-z_]+(?:\.[a-z_]+)?)"', text))
+    said = {a for a in said if "." in a or a in ("login", "logout")}   # not actors' names
+    assert said and said <= set(ACTIONS_ZH), sorted(said - set(ACTIONS_ZH))

@@ -72,10 +72,32 @@ def terminals(storage: HubStorage, operator: dict, *, clock=None) -> dict:
     return {"terminals": rows}
 
 
+ACTIONS_ZH = {
+    "login": "登录", "logout": "退出", "login.failed": "登录失败", "login.locked": "登录被锁定",
+    "operator.added": "添加操作员", "operator.disabled": "停用操作员",
+    "operator.password_set": "设置操作员密码", "branch.created": "建立支部",
+    "terminal.enroll_code": "生成终端登记码", "terminal.revoked": "停用终端",
+    "proposal.accepted": "接受名册申请", "proposal.rejected": "不接受名册申请",
+    "double_payment.resolved": "处理重复交费", "payment_check.resolved": "处理交费核对",
+    "roster.imported": "导入名册", "staff.added": "添加工作人员",
+    "staff.pin_reset": "重设工作人员密码", "policy.set": "设置党费规定",
+    "lesson.published": "发布课程", "notice.posted": "发布通知",
+    "event.quarantined": "隔离记录", "event.released": "解除隔离",
+    "export.downloaded": "导出表格", "member.viewed": "查看党员信息",
+    "voice_message.played": "听语音留言", "voice_message.heard": "语音留言已听",
+    "voice_message.followed_up": "语音留言已跟进",
+    "voice_message.audio_removed": "语音留言到期删除",
+}
+
+
 def trail(storage: HubStorage, operator: dict, *, limit: int = 200) -> dict:
-    """The operators' action trail: a county admin sees everyone's, others their own."""
+    """The operators' action trail: a county admin sees everyone's, others their own.
+    Each action also in operators' words (``action_zh``; the code itself when unknown)."""
     who = None if operator["role"] == "county_admin" else operator["username"]
-    return operators.trail(storage, limit=limit, operator=who)
+    out = operators.trail(storage, limit=limit, operator=who)
+    for a in out["actions"]:
+        a["action_zh"] = ACTIONS_ZH.get(a["action"], a["action"])
+    return out
 
 
 _FIELDS = {"member_no": "编号", "name": "姓名", "category": "类别", "joined": "入党日期",
