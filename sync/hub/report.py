@@ -160,8 +160,9 @@ def trend_of(storage: HubStorage, branch: str, members: list[dict], due, paid: l
     for mo in month_range(first, last):
         expected = sum(d for m in members if m["dues_from"] <= mo
                        if (d := due(m["member_no"], int(mo[:4]))) is not None)
-        study = studied.get(mo, {"seconds": 0, "sessions": 0})
+        study = studied.get(mo, {"seconds": 0, "sessions": 0, "completed": 0})
         out.append({"month": mo, "expected_fen": expected, "collected_fen": collected[mo],
                     "study_hours": round(study["seconds"] / 3600, 1),
-                    "study_seconds": study["seconds"], "study_sessions": study["sessions"]})
+                    "study_seconds": study["seconds"], "study_sessions": study["sessions"],
+                    "lessons_completed": study["completed"]})
     return out

@@ -198,9 +198,12 @@ class ReconcileQueries:
                          [branch, month, add_months(month, 1)])
 
     def report_study_by_month(self, branch: str, first: str, last: str) -> dict[str, dict]:
-        """Seconds and sittings started in each month from ``first`` to ``last``."""
+        """Seconds, sittings and lessons finished (member and lesson, once each) of the
+        sittings started in each month from ``first`` to ``last``."""
         rows = self._all("SELECT substr(started_at, 1, 7) AS month, sum(seconds) AS seconds, "
-                         "count(*) AS sessions FROM hub_study WHERE branch = ? "
+                         "count(*) AS sessions, count(DISTINCT CASE WHEN completed THEN "
+                         "member_no || '/' || lesson_id END) AS completed FROM hub_study "
+                         "WHERE branch = ? "
                          "AND started_at >= ? AND started_at < ? GROUP BY 1",
                          [branch, first, add_months(last, 1)])
         return {r["month"]: r for r in rows}

@@ -41,6 +41,21 @@ env.filters["pct"] = lambda rate: "—" if rate is None else f"{rate}%"
 env.filters["when"] = lambda ts: (ts or "从未")[:16].replace("T", " ")
 
 
+def _clock_offset(ms: int | None) -> str:
+    """A terminal's clock against the hub's, as an operator says it (within two minutes is
+    right; unknown before its first sync)."""
+    if ms is None:
+        return "—"
+    minutes = round(abs(ms) / 60000)
+    if minutes <= 2:
+        return "准"
+    amount = f"{minutes}分钟" if minutes < 120 else f"{minutes // 60}小时"
+    return ("快" if ms > 0 else "慢") + amount
+
+
+env.filters["clock_offset"] = _clock_offset
+
+
 class Console:
     """The hub's storage and clocks, and the helpers every handler uses. ``now_ms`` is the
     protocol clock (session times); ``idle_ms`` signs an idle operator out."""
