@@ -89,7 +89,7 @@ def test_the_member_page_opens_from_the_branch_and_is_on_the_trail(console_hub, 
     assert "argon2" not in page.content()
     page.get_by_role("link", name="操作记录").click()
     row = page.locator("table tbody tr").first
-    assert "member.viewed" in row.inner_text() and f"member:{DEMO}/QS004" in row.inner_text()
+    assert "查看党员信息" in row.inner_text() and f"member:{DEMO}/QS004" in row.inner_text()
 
 
 def test_the_yearly_summary_renders_and_prints_without_the_navigation(console_hub, page):

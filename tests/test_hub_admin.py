@@ -35,7 +35,9 @@ def test_database_settings_and_append_only_log(hub, tmp_path):
                                              ("m003_terminal_clock_ahead",),
                                              ("m004_quarantine_and_skip_reports",),
                                              ("m005_operators",),
-                                             ("m006_operator_sessions",)]
+                                             ("m006_operator_sessions",),
+                                             ("m007_voice_messages",),
+                                             ("m008_terminal_software",)]
     hub_id = hub.meta("hub_id")
     assert len(hub_id) == 36
     hub.close()
