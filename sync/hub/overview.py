@@ -63,15 +63,23 @@ def branch_figures(storage: HubStorage, code: str, month: str) -> dict:
     }
 
 
+_working = threading.Lock()   # one thread works figures out at a time: no branch twice
+
+
 def _kept_figures(storage: HubStorage, code: str, month: str, version: tuple) -> dict:
-    with _kept_lock:
-        mine = _kept.setdefault(storage, {})
-        hit = mine.get((code, month))
-    if hit is not None and hit[0] == version:
-        return hit[1]
-    figures = branch_figures(storage, code, month)
-    with _kept_lock:
-        mine[(code, month)] = (version, figures)
+    def kept():
+        with _kept_lock:
+            hit = _kept.setdefault(storage, {}).get((code, month))
+        return hit[1] if hit is not None and hit[0] == version else None
+
+    figures = kept()
+    if figures is None:
+        with _working:      # the refresher and a page both missing it: the second waits
+            figures = kept()
+            if figures is None:
+                figures = branch_figures(storage, code, month)
+                with _kept_lock:
+                    _kept.setdefault(storage, {})[(code, month)] = (version, figures)
     return figures
 
 
