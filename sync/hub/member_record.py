@@ -78,7 +78,7 @@ def months_owed(storage: HubStorage, branch: str, member: dict, month: str) -> d
     fed with this member's rows alone (a big branch's member page need not count them
     all)."""
     no = member["member_no"]
-    due = report._rate_lookup([r for r in storage.report_rates(branch)
+    due = report.rate_lookup([r for r in storage.report_rates(branch)
                                if r["member_no"] == no])
     paid = {(no, r["month"]): r["fen"] for r in storage.member_paid(branch, no, month)}
     _, behind = report.position([member], due, paid, month)

@@ -8,7 +8,9 @@ overview many times a day. A branch's dues and study figures change only when it
 decided, so they are kept per (branch, month) under that version and worked out again only
 for the branches that changed. What waits and the terminals are read fresh each time, for
 all branches at once, in a few grouped queries. The kept figures live in the hub process's
-memory (each process of a hub keeps its own); nothing is written.
+memory (each process of a hub keeps its own); nothing is written. A served hub keeps them
+fresh in the background (:class:`Refresher`, every minute), so the first operator of the
+morning does not wait while a night's pushes are added up.
 
 Months behind are counted one way everywhere: the months a member still owes, the current
 month included (what they would pay to be up to date).
@@ -45,7 +47,7 @@ def branch_figures(storage: HubStorage, code: str, month: str) -> dict:
     """One branch's dues and study figures for ``month`` and its 12-month trend, from the
     derived tables (call after ``conflicts.catch_up``)."""
     members = storage.report_members(code)
-    due = report._rate_lookup(storage.report_rates(code))
+    due = report.rate_lookup(storage.report_rates(code))
     paid_rows = storage.report_paid(code, month)
     paid = {(r["member_no"], r["month"]): r["fen"] for r in paid_rows}
     expected, behind = report.position(members, due, paid, month)

@@ -32,7 +32,7 @@ from . import conflicts
 from .storage import HubStorage
 
 
-def _rate_lookup(rates: list[dict]):
+def rate_lookup(rates: list[dict]):
     """``due(member_no, year)``: that year's amount, else the nearest earlier year's (until
     the new one is fixed), else the nearest later one — as on the terminal."""
     by_member: dict[str, dict[int, int]] = defaultdict(dict)
@@ -52,7 +52,7 @@ def _rate_lookup(rates: list[dict]):
 def position(members: list[dict], due, paid: dict[tuple[str, str], int],
              month: str) -> tuple[int, list[dict]]:
     """What the active members owe for ``month`` (fen), and who is behind up to it:
-    ``paid`` maps (member_no, month) to the net fen paid; ``due`` is :func:`_rate_lookup`'s."""
+    ``paid`` maps (member_no, month) to the net fen paid; ``due`` is :func:`rate_lookup`'s."""
     expected = 0
     behind = []
     for m in members:
@@ -83,7 +83,7 @@ def build(storage: HubStorage, branch: str, month: str, *, clock=None) -> dict:
         raise NotFound(f"no branch {branch!r} at this hub", "服务中心没有这个支部。")
     conflicts.catch_up(storage)
     members = storage.report_members(branch)
-    due = _rate_lookup(storage.report_rates(branch))
+    due = rate_lookup(storage.report_rates(branch))
     paid: dict[tuple[str, str], int] = {(r["member_no"], r["month"]): r["fen"]
                                         for r in storage.report_paid(branch, month)}
     expected, behind = position(members, due, paid, month)
@@ -141,7 +141,7 @@ def trend(storage: HubStorage, branch: str, last: str, months: int = 12) -> list
     parse_month(last)
     conflicts.catch_up(storage)
     return trend_of(storage, branch, storage.report_members(branch),
-                    _rate_lookup(storage.report_rates(branch)),
+                    rate_lookup(storage.report_rates(branch)),
                     storage.report_paid(branch, last), last, months)
 
 
