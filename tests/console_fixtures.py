@@ -4,7 +4,8 @@
   branch of 青石镇, and 白沙镇's ``DEMO-BSC`` with its history), one more branch of 白沙镇
   (``BS-1``, also named 白沙社区党支部) with its operator ``bs-town``, and the demo
   terminal enrolled and synced once; sessions go idle after 3 s.
-* :func:`login` — a signed-in ``requests`` session over plain HTTP.
+* :func:`login` — a signed-in ``requests`` session over plain HTTP; :func:`sign_in` — the
+  same in a browser page, through the sign-in form.
 * ``browser`` — Debian's chromium, headless, driven by Playwright (module-wide).
 """
 
@@ -50,6 +51,15 @@ def login(hub, username: str, password: str = PASSWORD) -> tuple[requests.Sessio
     r = s.post(hub.url + "/login", data={"login_token": token, "username": username,
                                         "password": password}, allow_redirects=False)
     return s, r
+
+
+def sign_in(page, hub, username: str = "demo-town", password: str = PASSWORD) -> None:
+    """Sign ``page`` in through the sign-in form, as an operator does; lands on 总览."""
+    page.goto(hub.url + "/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(hub.url + "/")
 
 
 @pytest.fixture(scope="module")

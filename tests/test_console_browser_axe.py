@@ -10,7 +10,7 @@ from pathlib import Path
 
 import axe_playwright_python
 import pytest
-from console_fixtures import PASSWORD
+from console_fixtures import sign_in
 
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
 SIZES = {"office": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
@@ -40,10 +40,7 @@ def test_no_serious_axe_violation_on_any_page(console_hub, browser, size):
     try:
         page.goto(console_hub.url + "/login")
         found = {"/login": _violations(page)}
-        page.get_by_label("用户名").fill("demo-county")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(console_hub.url + "/")
+        sign_in(page, console_hub, "demo-county")
         for path in PAGES:
             page.goto(console_hub.url + path)
             found[path] = _violations(page)
@@ -76,12 +73,8 @@ def test_body_text_is_16px_and_pages_work_at_200_percent_zoom(console_hub, brows
                                   device_scale_factor=2, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(console_hub.url + "/login")
         small, wide = {}, {}
-        page.get_by_label("用户名").fill("demo-county")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(console_hub.url + "/")
+        sign_in(page, console_hub, "demo-county")
         for path in PAGES:
             page.goto(console_hub.url + path)
             got = page.evaluate(_MEASURE)

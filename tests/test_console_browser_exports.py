@@ -11,7 +11,7 @@ import io
 import re
 
 import pytest
-from console_fixtures import PASSWORD
+from console_fixtures import sign_in
 from openpyxl import load_workbook
 
 from core import dues
@@ -21,12 +21,6 @@ from sync.hub import report
 DEMO = "DEMO-QSC"
 
 
-def _sign_in(page, hub, username: str = "demo-town") -> None:
-    page.goto(hub.url + "/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(hub.url + "/")
 
 
 @pytest.fixture
@@ -38,7 +32,7 @@ def page(browser):
 
 
 def test_demo_town_downloads_an_export_and_opens_it(console_hub, page, demo_store, tmp_path):
-    _sign_in(page, console_hub)
+    sign_in(page, console_hub)
     page.get_by_role("link", name="导出").click()
     page.wait_for_url(console_hub.url + "/exports")
     assert "导出表格" in page.get_by_role("heading", level=1).inner_text()
@@ -75,7 +69,7 @@ def test_demo_town_downloads_an_export_and_opens_it(console_hub, page, demo_stor
 
 
 def test_the_member_page_opens_from_the_branch_and_is_on_the_trail(console_hub, page):
-    _sign_in(page, console_hub)
+    sign_in(page, console_hub)
     page.goto(console_hub.url + f"/branch/{DEMO}")
     page.get_by_label("查找党员（姓名、编号或拼音首字母）").fill("QS004")
     page.get_by_role("button", name="查找").click()
@@ -93,7 +87,7 @@ def test_the_member_page_opens_from_the_branch_and_is_on_the_trail(console_hub, 
 
 
 def test_the_yearly_summary_renders_and_prints_without_the_navigation(console_hub, page):
-    _sign_in(page, console_hub)
+    sign_in(page, console_hub)
     page.goto(console_hub.url + f"/branch/{DEMO}")
     page.get_by_role("link", name="2026年党费收缴汇总（可打印）").click()
     page.wait_for_url(console_hub.url + f"/branch/{DEMO}/summary/2026")
@@ -117,7 +111,7 @@ def test_the_new_pages_fit_an_office_screen_and_a_phone(console_hub, browser, wi
     context = browser.new_context(viewport={"width": width, "height": 800}, locale="zh-CN")
     page = context.new_page()
     try:
-        _sign_in(page, console_hub, "demo-county")
+        sign_in(page, console_hub, "demo-county")
         for path in ("/exports", f"/branch/{DEMO}/member/QS004",
                      f"/branch/{DEMO}/summary/2026"):
             page.goto(console_hub.url + path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from console_fixtures import DEMO, PASSWORD
+from console_fixtures import DEMO, sign_in
 
 from core import branch, dues
 from core.clock import CST, FixedClock
@@ -34,10 +34,7 @@ def test_a_double_payment_resolved_in_the_browser(console_hub, demo_store, brows
     page = browser.new_context(viewport={"width": 1366, "height": 768},
                                locale="zh-CN").new_page()
     try:
-        page.goto(console_hub.url + "/login")
-        page.get_by_label("用户名").fill("demo-town")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        sign_in(page, console_hub, "demo-town")
         page.get_by_role("link", name="待处理").click()
         item = page.locator("section.item", has_text=f"QS004 {month} 交了两次")
         item.get_by_role("button", name="记下处理结果").click()      # no note yet:

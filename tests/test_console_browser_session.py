@@ -7,22 +7,14 @@ from __future__ import annotations
 
 import time
 
-from console_fixtures import PASSWORD
-
-
-def _sign_in(page, hub) -> None:
-    page.goto(hub.url + "/login")
-    page.get_by_label("用户名").fill("demo-town")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(hub.url + "/")
+from console_fixtures import sign_in
 
 
 def test_a_tampered_form_is_refused_and_an_idle_session_ends(console_hub, browser):
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = context.new_page()
     try:
-        _sign_in(page, console_hub)
+        sign_in(page, console_hub)
         # The sign-out form, its token changed as a forged page would send it.
         page.evaluate("document.querySelector('form.who input[name=csrf]').value = 'forged'")
         page.get_by_role("button", name="退出").click()

@@ -6,7 +6,7 @@ revokes it through the confirmation and the terminal's next sync is refused."""
 from __future__ import annotations
 
 import pytest
-from console_fixtures import PASSWORD
+from console_fixtures import sign_in
 
 from core.store import Store
 from sync import client as sc
@@ -19,17 +19,11 @@ def page(browser):
     context.close()
 
 
-def _sign_in(page, hub, username: str) -> None:
-    page.goto(hub.url + "/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(hub.url + "/")
 
 
 def test_enroll_a_terminal_with_a_code_from_the_page_then_revoke_it(console_hub, page,
                                                                       tmp_path):
-    _sign_in(page, console_hub, "demo-town")
+    sign_in(page, console_hub, "demo-town")
     page.get_by_role("link", name="终端").click()
     page.get_by_label("哪个支部的终端").select_option(label="清水村党支部（DEMO-QSC）")
     page.get_by_role("button", name="生成注册码").click()
@@ -74,7 +68,7 @@ def test_the_new_pages_fit_a_phone(console_hub, browser, demo_store):
         .filter(e => !e.closest('table') && e.getBoundingClientRect().right
                      > document.documentElement.clientWidth + 1).map(e => e.tagName)"""
     try:
-        _sign_in(page, console_hub, "demo-county")
+        sign_in(page, console_hub, "demo-county")
         for path in ("/terminals", f"/terminals/{demo_store.terminal_id}/revoke",
                      "/queues/events?check=1"):
             page.goto(console_hub.url + path)
@@ -96,7 +90,7 @@ def test_no_serious_axe_violation_on_the_new_pages(console_hub, browser, demo_st
         context = browser.new_context(viewport=viewport, locale="zh-CN", bypass_csp=True)
         page = context.new_page()
         try:
-            _sign_in(page, console_hub, "demo-county")
+            sign_in(page, console_hub, "demo-county")
             for path in (f"/terminals/{demo_store.terminal_id}/revoke",
                          "/queues/events?check=1"):
                 page.goto(console_hub.url + path)
