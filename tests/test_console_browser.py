@@ -14,6 +14,8 @@ from sync import client as sc
 SIZES = {"office": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 PAGES = {"/": "总览", "/branch/DEMO-QSC": "清水村党支部", "/queues": "待处理",
          "/terminals": "终端", "/log": "操作记录"}
+# Every page of the areas beside the core ones, for the fit check too.
+MORE_PAGES = ["/exports", "/branch/DEMO-QSC/member/QS004", "/branch/DEMO-QSC/summary/2026"]
 
 
 def _sign_in(page, hub, username: str, password: str = PASSWORD) -> None:
@@ -97,7 +99,7 @@ def test_pages_fit_an_office_screen_and_a_phone(console_hub, browser, size):
     page = context.new_page()
     try:
         _sign_in(page, console_hub, "demo-county")
-        for path in PAGES:
+        for path in [*PAGES, *MORE_PAGES]:
             page.goto(console_hub.url + path)
             # Nothing wider than the screen but tables, which scroll inside their box.
             wide = page.evaluate("""() => [...document.body.querySelectorAll('*')]
