@@ -43,7 +43,10 @@ def main(db_path: str, staff_no: str, pin: str) -> None:
         else:
             r = dues.pay_voluntary(store, "M002", amount_fen=100 + i % 1000,
                                    confirmation=confirmation)
-        print("paid", r.entry_id, r.amount_fen, flush=True)
+        # One write per line: a kill can still cut it, and the reader skips a line
+        # without its newline, so a cut amount is never taken for a reported one.
+        sys.stdout.write(f"paid {r.entry_id} {r.amount_fen}\n")
+        sys.stdout.flush()
         i += 1
 
 

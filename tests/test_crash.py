@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -41,6 +42,9 @@ def crash_store(store):
     return path
 
 
+PAID_LINE = re.compile(r"paid (?P<entry>\S+) (?P<amount>\d+)")
+
+
 class Worker:
     """A crash_worker.py process, started ahead of time so its imports overlap the run before."""
 
@@ -67,10 +71,10 @@ class Worker:
         out, err = self.proc.communicate(timeout=10)
         assert self.proc.returncode == -signal.SIGKILL, f"worker ended by itself: {err}"
         paid = []
-        for line in out.splitlines():
-            if line.count(" ") == 2 and line.startswith("paid "):  # a line cut short is skipped
-                _, entry_id, amount = line.split(" ")
-                paid.append((entry_id, int(amount)))
+        for line in out.split("\n")[:-1]:  # the last piece has no newline: cut short or empty
+            m = PAID_LINE.fullmatch(line)
+            if m:
+                paid.append((m["entry"], int(m["amount"])))
         return paid, err
 
     def stop(self) -> None:
