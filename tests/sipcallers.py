@@ -12,6 +12,7 @@ import math
 import shutil
 import socket
 import subprocess
+import time
 from array import array
 from pathlib import Path
 
@@ -62,15 +63,21 @@ module_app ctrl_tcp.so
         self.proc = await asyncio.create_subprocess_exec(
             BARESIP, "-f", str(self.folder), stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=subprocess.STDOUT)
-        for _ in range(100):
+        # Up to 20 s: on a loaded machine (CI, two cores) baresip can take seconds to load
+        # its modules; a baresip that gave up says why in its log.
+        deadline = time.monotonic() + 20
+        while True:
             try:
                 self.reader, self.writer = await asyncio.open_connection("127.0.0.1",
                                                                          self.ctrl_port)
                 break
             except OSError:
+                if self.proc.returncode is not None or time.monotonic() > deadline:
+                    self.log.flush()
+                    said = (self.folder / "baresip.log").read_text(errors="replace")[-1500:]
+                    raise RuntimeError(f"baresip's control socket never opened "
+                                       f"(exit {self.proc.returncode}): {said}") from None
                 await asyncio.sleep(0.05)
-        else:
-            raise RuntimeError("baresip's control socket never opened")
         self._pump = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
