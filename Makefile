@@ -8,9 +8,13 @@ STAMP  := $(VENV)/.installed
 # for Kivy (it renders offscreen through Mesa when there is no display); baresip and sipp
 # are the real SIP callers the phone-line tests use; faketime runs the date-sensitive tests
 # at the calendar's edges (make test-calendar); chromium is the real browser the hub
-# console's tests drive (Playwright, pointed at /usr/bin/chromium).
+# console's tests drive (Playwright, pointed at /usr/bin/chromium); postgresql is the
+# server every hub test runs on a second time (a throwaway cluster the tests start and stop:
+# tests/pgcluster.py); haproxy spreads terminals over several hub processes
+# (tests/test_hub_processes.py, deploy/haproxy.cfg; openssl makes its test certificate).
 APT_PACKAGES := fonts-wqy-microhei espeak-ng libportaudio2 libusb-1.0-0 libmtdev1 libegl1 libgl1 \
-                libgl1-mesa-dri libgbm1 baresip sip-tester faketime tzdata chromium
+                libgl1-mesa-dri libgbm1 baresip sip-tester faketime tzdata chromium postgresql \
+                haproxy openssl
 DEMO_DB ?= var/demo/terminal.db
 
 VOSK_MODEL ?= vosk-model-small-cn-0.22
@@ -20,7 +24,8 @@ MODELS_DIR ?= var/models
 # last minute, a year's last minute and a leap day, China Standard Time. The suite pins its
 # own "now" (tests/conftest.py), so these runs prove nothing reads the wall clock behind its
 # back, and the wall-clock tests (tests/test_calendar_edges.py) meet the edges for real.
-# Kiosk, speech and SIP tests are left out: they read no dates and wait on real time.
+# Kiosk, speech and SIP tests are left out: they read no dates and wait on real time; hub
+# tests run on SQLite only there (their PostgreSQL runs test storage, not clocks).
 CALENDAR_EDGES := "2027-11-30 23:59:00" "2027-12-31 23:58:00" "2028-02-29 23:59:00"
 CALENDAR_SKIP  := --ignore-glob='tests/test_kiosk_*' --ignore-glob='tests/test_phone_*' \
                   --ignore-glob='tests/test_sip_*' --ignore=tests/test_tts.py \
@@ -58,7 +63,7 @@ test: setup
 test-calendar: setup
 	@for at in $(CALENDAR_EDGES); do \
 	  echo "== faketime $$at (Asia/Shanghai)"; \
-	  TZ=Asia/Shanghai faketime -m "$$at" \
+	  LIANXIN_TEST_BACKENDS=sqlite TZ=Asia/Shanghai faketime -m "$$at" \
 	    $(BIN)/python -m pytest -q -p no:cacheprovider $(CALENDAR_SKIP) || exit 1; \
 	done
 

@@ -17,17 +17,24 @@ ENV_HUB_DB = "LIANXIN_HUB_DB"
 
 
 @click.group("hub", context_settings=CONTEXT_SETTINGS)
-@click.option("--db", "hub_db", type=click.Path(dir_okay=False, path_type=Path),
-              envvar=ENV_HUB_DB, show_envvar=True,
-              help="The hub's database file (needed by every command but --help).")
+@click.option("--db", "hub_db", envvar=ENV_HUB_DB, show_envvar=True, metavar="FILE|URL",
+              help="The hub's database: a file (SQLite, encrypted), or a PostgreSQL URL "
+                   "postgresql://USER@HOST:PORT/DB (needed by every command but --help).")
 @click.pass_context
 def hub_group(ctx, hub_db):
     """The township/county hub: branches, terminals, content, and the sync server."""
+    if hub_db is not None and not hub_db.startswith(("postgresql://", "postgres://")):
+        if hub_db.startswith(("postgres:", "postgresql:")) or "://" in hub_db:
+            # A mistyped URL must not silently become a local folder of that name.
+            raise click.BadParameter(f"{hub_db!r} is neither a file name nor a URL "
+                                     "postgresql://USER@HOST:PORT/DB", param_hint="--db")
+        hub_db = Path(hub_db)
     ctx.meta["hub_db"] = hub_db
 
 
-def hub_db_path() -> Path:
-    """The hub's database file, or a usage error (exit 2) when it was not given."""
+def hub_db_path() -> Path | str:
+    """The hub's database file (or PostgreSQL URL), or a usage error (exit 2) when it was
+    not given."""
     path = click.get_current_context().meta.get("hub_db")
     if path is None:
         raise click.UsageError(f"Missing --db / {ENV_HUB_DB}: the hub's database file "
@@ -61,6 +68,9 @@ def hub_migrate_encrypt(ctx):
     back up the new key file apart from the database)."""
     from sync.hub.storage import encrypt_plain_hub
 
+    if isinstance(hub_db_path(), str):
+        raise click.UsageError("migrate-encrypt is for a hub database file; on PostgreSQL, "
+                               "encryption at rest is the database server's (docs/security.md)")
     kp = encrypt_plain_hub(hub_db_path())
     click.echo(f"已加密服务中心数据库；密钥文件 {kp}，请与数据库分开备份。")
 

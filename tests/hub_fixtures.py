@@ -1,8 +1,11 @@
 """The hub test family (a pytest plugin, registered in tests/conftest.py).
 
 * ``new_hub_storage(folder)`` — the one place a test hub storage is made: an empty hub in
-  ``folder`` (the caller closes it). Session-scoped, so module-scoped hubs use it too; to
-  run every hub test on another backend, parametrize this fixture.
+  ``folder`` (the caller closes it). Session-scoped, so module-scoped hubs use it too.
+  Parametrized by back end: every test of a hub made here runs on SQLite and again on
+  PostgreSQL (a database of its own on the session's throwaway server, tests/pgcluster.py,
+  its files in ``folder``). ``LIANXIN_TEST_BACKENDS=sqlite`` runs one back end only (the
+  calendar runs: they test clocks, not storage).
 * ``hub_storage`` — an empty hub storage under ``tmp_path / "hub"``, closed at teardown.
   A test module fills it (branches, the demo) in its own ``hub`` fixture.
 * ``hub_server(storage, **options)`` — a real hub process serving ``storage``
@@ -13,6 +16,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from hubproc import HubProcess
+from pgcluster import Cluster, NoPostgres
 
 from sync.hub import HubStorage, open_hub
 
@@ -63,6 +68,9 @@ def check_log(proc: HubProcess) -> None:
 @contextmanager
 def serve(storage: HubStorage, **options) -> Iterator[Hub]:
     """A hub process serving ``storage`` for the block; then stopped and its log checked."""
+    if storage.postgres:  # the same files and a log beside them
+        options["env"] = {"LIANXIN_HUB_FILES": str(storage.files), **options.get("env", {})}
+        options.setdefault("log_path", storage.files / "hub.log")
     proc = HubProcess(storage.path, **options)
     hub = Hub(storage, proc.start())
     try:
@@ -72,11 +80,36 @@ def serve(storage: HubStorage, **options) -> Iterator[Hub]:
     check_log(proc)
 
 
+BACKENDS = os.environ.get("LIANXIN_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
 @pytest.fixture(scope="session")
-def new_hub_storage():
-    def make(folder: Path) -> HubStorage:
-        folder.mkdir(parents=True, exist_ok=True)
-        return open_hub(folder / "hub.db")
+def pg_cluster():
+    if "postgresql" not in BACKENDS:
+        pytest.skip("LIANXIN_TEST_BACKENDS leaves PostgreSQL out")
+    cluster = Cluster()
+    try:
+        cluster.start()
+    except NoPostgres as e:
+        if os.environ.get("CI"):
+            raise  # CI installs PostgreSQL: its absence is a failure there, not a skip
+        pytest.skip(str(e))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def new_hub_storage(request):
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+
+        def make(folder: Path) -> HubStorage:
+            folder.mkdir(parents=True, exist_ok=True)
+            return open_hub(cluster.new_database(), files=folder / "files")
+    else:
+        def make(folder: Path) -> HubStorage:
+            folder.mkdir(parents=True, exist_ok=True)
+            return open_hub(folder / "hub.db")
 
     return make
 

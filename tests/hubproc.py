@@ -33,12 +33,14 @@ def free_port() -> int:
 
 class HubProcess:
     def __init__(self, db_path, port: int | None = None, start_timeout: float = 20.0, *,
-                 certfile=None, keyfile=None, cli: bool = False, env: dict | None = None):
-        self.db_path = Path(db_path)
+                 certfile=None, keyfile=None, cli: bool = False, env: dict | None = None,
+                 log_path=None):
+        # A file, or a PostgreSQL URL (kept as it is: a Path would fold its "//").
+        self.db_path = db_path if str(db_path).startswith("postgres") else Path(db_path)
         self.port = port or free_port()
         self.tls = (str(certfile), str(keyfile)) if certfile else None
         self.url = f"{'https' if certfile else 'http'}://127.0.0.1:{self.port}"
-        self.log_path = Path(str(self.db_path) + ".log")
+        self.log_path = Path(log_path or str(self.db_path) + ".log")
         self.start_timeout = start_timeout
         self.cli = cli
         self.env = env or {}

@@ -34,8 +34,11 @@ def _digest(path) -> str:
 
 
 @pytest.fixture
-def hub(tmp_path, new_hub_storage):
-    storage = new_hub_storage(tmp_path / "hub")
+def hub(tmp_path):
+    """A SQLite hub: encryption at rest is Lianxin's there (on PostgreSQL it is the
+    server's, docs/security.md)."""
+    (tmp_path / "hub").mkdir()
+    storage = open_hub(tmp_path / "hub" / "hub.db")
     admin.create_branch(storage, code="B1", name="一支部")
     yield storage
     storage.close()

@@ -116,7 +116,8 @@ def test_the_trail_records_who_what_and_where_and_catches_an_edit(hub):
     assert all("pw" not in a["detail"] for a in trail["actions"])
     # Someone with the database key rewrites history: the chain says where.
     with hub.transaction():
-        hub.conn.execute("DROP TRIGGER operator_action_no_update")
+        hub.conn.execute("DROP TRIGGER operator_action_no_update"
+                         + (" ON operator_action" if hub.postgres else ""))
         hub.conn.execute("UPDATE operator_action SET source = '127.0.0.1' WHERE seq = 3")
     assert operators.trail(hub)["chain_broken_at"] == 3
 

@@ -50,9 +50,11 @@ def test_a_recorded_message_reaches_the_hub_byte_for_byte(console_hub, demo_stor
     for m in (saved, other):
         assert _hub_wav(console_hub, m["message_id"]) == calls.message_wav(demo_store,
                                                                          m["message_id"])
-    # Kept inside the hub's encrypted store: no stretch of the recording is in its files.
+    # Kept inside the hub's (encrypted) store: no stretch of the recording is in its files.
     wav = calls.message_wav(demo_store, saved["message_id"])
-    files = [p for p in console_hub.storage.path.parent.iterdir() if p.is_file()]
+    storage = console_hub.storage
+    folder = storage.files if storage.postgres else storage.path.parent
+    files = [p for p in folder.rglob("*") if p.is_file()]
     assert files and not any(wav[1000:1064] in p.read_bytes() for p in files)
     rows = {r["message_id"]: r for r in voice.messages(console_hub.storage, DEMO)}
     assert rows[saved["message_id"]]["who"] == "张三丰（QS001）"

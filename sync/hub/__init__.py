@@ -30,11 +30,12 @@ from .storage import HubStorage
 __all__ = ["HubStorage", "open_hub"]
 
 
-def open_hub(path) -> HubStorage:
-    """Open (or create) a hub database and give it its hub id on first use."""
+def open_hub(path, *, files=None) -> HubStorage:
+    """Open (or create) a hub database (a file, or a PostgreSQL URL: ``files`` then says
+    where its files go) and give it its hub id on first use."""
     from .admin import ensure_hub_id
 
-    storage = HubStorage.open(path)
+    storage = HubStorage.open(path, files=files)
     try:
         ensure_hub_id(storage)
     except BaseException:

@@ -32,12 +32,15 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import platformdirs
+import psycopg
 import sqlcipher3
 import sqlite_utils
 
 from core import store as core_store
 from core.errors import StoreError
 
+from . import storage_pg
 from .storage_exports import ExportQueries
 from .storage_log import PROPOSAL_TYPES, LogQueries
 from .storage_operators import OperatorQueries
@@ -53,8 +56,9 @@ HUB_CACHE_KIB = 65536
 __all__ = ["GENESIS", "PRAGMAS", "PROPOSAL_TYPES", "HubStorage", "IntegrityError",
            "PlainHub", "encrypt_plain_hub", "migrations", "reconcile_migrations"]
 
-#: What a constraint or trigger raises on the hub's connection (SQLCipher's, not stdlib's).
-IntegrityError = sqlcipher3.IntegrityError
+#: What a constraint or trigger raises on the hub's connection (SQLCipher's, not stdlib's;
+#: psycopg's on PostgreSQL): ``except IntegrityError`` catches either.
+IntegrityError = (sqlcipher3.IntegrityError, psycopg.IntegrityError)
 
 _PLAIN_HEADER = b"SQLite format 3\x00"
 
@@ -92,9 +96,13 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
                  ExportQueries):
     """The hub's database. Construct with :meth:`open`; every method is thread-safe."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection | storage_pg.PgConnection, path: Path | str,
+                 files: Path | None = None):
         self.conn = conn
-        self.path = path
+        self.path = path                    # the database file, or a PostgreSQL URL
+        self.postgres = isinstance(conn, storage_pg.PgConnection)
+        # Files the hub keeps beside its database: lesson audio (media) and uploads.
+        self.files = files
         self._lock = threading.RLock()
         self._group: _Group | None = None   # an open group commit (group_transaction)
         self._pushers = 0                   # pushes waiting for the lock, to join a group
@@ -105,10 +113,13 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
         self.public_keys: dict[str, object] = {}
 
     @classmethod
-    def open(cls, path, *, create: bool = True) -> HubStorage:
+    def open(cls, path, *, create: bool = True, files: Path | None = None) -> HubStorage:
         """Open the hub database at ``path`` and migrate it; with ``create``, make a new
         encrypted one (and its key file) when there is none. Opening an existing one
-        creates no file."""
+        creates no file. ``path`` may be a PostgreSQL URL (``files``: where that hub keeps
+        its files; see :meth:`_open_postgres`)."""
+        if storage_pg.is_url(path):
+            return cls._open_postgres(path, files, create=create)
         path = Path(path)
         if path.is_file():
             return cls._open_existing(path)
@@ -138,6 +149,36 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
             conn.close()
             raise
         return cls(conn, path)
+
+    @classmethod
+    def _open_postgres(cls, url: str, files: Path | None = None, *,
+                       create: bool = True) -> HubStorage:
+        """A hub on PostgreSQL at ``url`` (created in an empty database). Its files go to
+        ``files``, else ``LIANXIN_HUB_FILES`` (every hub process of one database must see
+        the same folder), else a folder named after the database in the user's data
+        folder."""
+        conn = storage_pg.connect(url)
+        try:
+            held = storage_pg.holds(conn)
+            if held == "other":
+                raise StoreError(f"{storage_pg.shown(url)} holds other tables but no Lianxin "
+                                 "hub (give the hub a database of its own)",
+                                 "这个数据库里有别的数据，不是服务中心数据库。")
+            if held == "nothing" and not create:
+                raise FileNotFoundError(f"no hub in the database {storage_pg.shown(url)}")
+            storage_pg.migrate(conn, migrations, reconcile_migrations)
+        except BaseException:
+            conn.close()
+            raise
+        files = Path(files or os.environ.get("LIANXIN_HUB_FILES") or platformdirs.user_data_path(
+            "lianxin") / "hub-files" / storage_pg.database_name(url))
+        core_store.private_folder(files)
+        return cls(conn, url, files)
+
+    @property
+    def shown(self) -> str:
+        """Where the database is, for people (no password)."""
+        return storage_pg.shown(self.path) if self.postgres else str(self.path)
 
     @classmethod
     def _create(cls, path: Path) -> HubStorage:
@@ -182,7 +223,12 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
 
     @property
     def media_dir(self) -> Path:
-        return Path(str(self.path) + ".media")
+        return self.files / "media" if self.files else Path(str(self.path) + ".media")
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where the console stages an upload (lesson audio) until it is checked."""
+        return self.files / "uploads" if self.files else Path(str(self.path) + ".uploads")
 
     # -- plumbing ----------------------------------------------------------------------
     @contextlib.contextmanager

@@ -27,7 +27,7 @@ class ExportQueries:
             "json_extract(b.payload, '$.collector_name') AS collector_name, "
             "json_extract(b.payload, '$.note') AS note, "
             "(SELECT group_concat(month, ',') FROM (SELECT month FROM hub_ledger_month m "
-            " WHERE m.entry_id = l.entry_id ORDER BY month)) AS months "
+            " WHERE m.entry_id = l.entry_id ORDER BY month) AS paid) AS months "
             "FROM hub_ledger l LEFT JOIN branch_log b ON b.event_id = l.event_id "
             f"WHERE l.branch = ? {where} ORDER BY l.recorded_at, l.entry_id",
             [branch, *params])

@@ -78,10 +78,9 @@ class LogQueries:
     # -- branch log --------------------------------------------------------------------
     def append_log(self, *, branch: str, origin: str, event_id: str, type: str, payload: str,
                    at: str) -> int:
-        cur = self._run("INSERT INTO branch_log(branch, origin, event_id, type, payload, at, "
-                        "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [branch, origin, event_id, type, payload, at, at])
-        return cur.lastrowid
+        return self._one("INSERT INTO branch_log(branch, origin, event_id, type, payload, at, "
+                         "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING cursor",
+                         [branch, origin, event_id, type, payload, at, at])["cursor"]
 
     def log_page(self, branch: str, after: int, limit: int,
                  skip_origin: str | None = None) -> tuple[list[dict], int, bool]:

@@ -76,7 +76,7 @@ class ReconcileQueries:
             "resolved_at, resolved_by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(branch, member_no, month) DO UPDATE SET entries = excluded.entries, "
             "status = excluded.status, resolved_at = excluded.resolved_at, "
-            "resolved_by = excluded.resolved_by, note = coalesce(excluded.note, note)",
+            "resolved_by = excluded.resolved_by, note = coalesce(excluded.note, dues_flag.note)",
             [branch, member_no, month, entries, status, at, resolved_at, resolved_by, note])
 
     def put_payment_check(self, entry_id: str, reason: str, branch: str, member_no: str,
@@ -109,7 +109,7 @@ class ReconcileQueries:
         "INSERT INTO hub_study(session_id, branch, member_no, lesson_id, started_at, "
         "seconds, completed, terminal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(session_id) DO UPDATE SET seconds = excluded.seconds, "
-        "completed = max(completed, excluded.completed)")
+        "completed = max(hub_study.completed, excluded.completed)")
 
     def put_studies(self, rows: list[tuple]) -> None:
         """Study sessions, in order, in one statement: (session_id, branch, member_no,
@@ -127,8 +127,9 @@ class ReconcileQueries:
             "INSERT INTO hub_member(branch, member_no, name, dues_from, state) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(branch, member_no) DO UPDATE SET "
             "name = excluded.name, dues_from = excluded.dues_from, state = CASE "
-            "WHEN excluded.state = 'accepted' OR state = 'rejected' THEN excluded.state "
-            "ELSE state END", [branch, member_no, name, dues_from, state])
+            "WHEN excluded.state = 'accepted' OR hub_member.state = 'rejected' "
+            "THEN excluded.state ELSE hub_member.state END",
+            [branch, member_no, name, dues_from, state])
 
     def update_member(self, branch: str, member_no: str, *, name: str | None = None,
                       status: str | None = None, state: str | None = None) -> None:
@@ -144,7 +145,7 @@ class ReconcileQueries:
         on_conflict = ("DO UPDATE SET monthly_fen = excluded.monthly_fen" if replace
                        else "DO NOTHING")
         self._run("INSERT INTO hub_rate(branch, member_no, year, monthly_fen) VALUES (?, ?, ?, ?) "
-                  f"ON CONFLICT {on_conflict}", [branch, member_no, year, monthly_fen])
+                  f"ON CONFLICT(branch, member_no, year) {on_conflict}", [branch, member_no, year, monthly_fen])
 
     def put_proposal(self, branch: str, origin: str, event_id: str, type_: str,
                      member_no: str | None, payload: str, at: str) -> None:
@@ -152,12 +153,17 @@ class ReconcileQueries:
                   "status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT DO NOTHING",
                   [event_id, branch, origin, type_, member_no, payload, at])
 
+    _PROPOSAL_COLS = ("event_id, branch, origin, type, member_no, payload, at, status, "
+                      "decided_at, decided_by, note, accepted_event_id")
+
     def get_proposal(self, event_id: str) -> dict | None:
-        return self._one("SELECT * FROM proposal WHERE event_id = ?", [event_id])
+        return self._one(f"SELECT {self._PROPOSAL_COLS} FROM proposal WHERE event_id = ?",
+                         [event_id])
 
     def list_proposals(self, branch: str, status: str | None = None) -> list[dict]:
         where, params = ("AND status = ?", [status]) if status else ("", [])
-        return self._all(f"SELECT * FROM proposal WHERE branch = ? {where} ORDER BY rowid",
+        return self._all(f"SELECT {self._PROPOSAL_COLS} FROM proposal WHERE branch = ? {where} "
+                         "ORDER BY rowid",
                          [branch, *params])
 
     def decide_proposal(self, event_id: str, status: str, at: str, by: str, note: str | None,
@@ -192,7 +198,7 @@ class ReconcileQueries:
         # (branch, started_at) index finds the month's rows.
         return self._one("SELECT coalesce(sum(seconds), 0) AS seconds, count(*) AS sessions, "
                          "count(DISTINCT member_no) AS members, "
-                         "count(DISTINCT CASE WHEN completed THEN member_no || '/' || lesson_id "
+                         "count(DISTINCT CASE WHEN completed != 0 THEN member_no || '/' || lesson_id "
                          "END) AS completed FROM hub_study WHERE branch = ? "
                          "AND started_at >= ? AND started_at < ?",
                          [branch, month, add_months(month, 1)])
@@ -201,7 +207,7 @@ class ReconcileQueries:
         """Seconds, sittings and lessons finished (member and lesson, once each) of the
         sittings started in each month from ``first`` to ``last``."""
         rows = self._all("SELECT substr(started_at, 1, 7) AS month, sum(seconds) AS seconds, "
-                         "count(*) AS sessions, count(DISTINCT CASE WHEN completed THEN "
+                         "count(*) AS sessions, count(DISTINCT CASE WHEN completed != 0 THEN "
                          "member_no || '/' || lesson_id END) AS completed FROM hub_study "
                          "WHERE branch = ? "
                          "AND started_at >= ? AND started_at < ? GROUP BY 1",

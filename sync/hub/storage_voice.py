@@ -24,7 +24,7 @@ class VoiceQueries:
         """Terminals' message events after ``cursor`` (at most ``limit`` rows of the log
         looked at) and the cursor the scan reached."""
         top = self._one("SELECT coalesce(max(cursor), 0) AS c FROM (SELECT cursor FROM "
-                        "branch_log WHERE cursor > ? ORDER BY cursor LIMIT ?)",
+                        "branch_log WHERE cursor > ? ORDER BY cursor LIMIT ?) AS page",
                         [cursor, limit])["c"]
         if top <= cursor:
             return [], cursor

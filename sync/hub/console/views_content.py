@@ -103,7 +103,7 @@ def _payload(ev: dict) -> dict:
 # -- lesson audio, staged before the lesson ----------------------------------------------
 
 def staging_dir(storage: HubStorage) -> Path:
-    return Path(str(storage.path) + ".uploads")
+    return storage.uploads_dir
 
 
 def _staged_name(operator: dict, code: str, token: str) -> str:
