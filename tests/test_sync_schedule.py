@@ -205,7 +205,8 @@ def _unit(name: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("name", ["lianxin-kiosk.service", "lianxin-phone.service",
-                                  "lianxin-hub.service", "lianxin-sync.service"])
+                                  "lianxin-hub.service", "lianxin-hub@.service",
+                                  "lianxin-sync.service"])
 def test_units_are_hardened(name):
     u = _unit(name)
     assert u["User"][0].startswith("lianxin") and u["NoNewPrivileges"] == ["yes"]
