@@ -179,3 +179,17 @@ def test_double_payment_flag_and_roster_proposals(hub, demo_store, tmp_path):
     assert conflicts.proposals(hub, DEMO) == []
     b.close()
     c.close()
+
+
+def test_a_sitting_told_twice_in_one_push_counts_once_newest_seconds_finished_stays(hub):
+    """A push can carry several events of one sitting (its progress, then its end): the
+    hub keeps one row — the newest seconds, finished once any said finished."""
+    row = ("s-twice", DEMO, "QS001", "L01", "2026-11-20T09:00:00+08:00")
+    with hub.transaction():
+        hub.put_studies([(*row, 60, 0, "T1"), (*row, 300, 1, "T1"), (*row, 320, 0, "T1"),
+                         ("s-other", *row[1:], 30, 0, "T1")])
+    assert [(s["session_id"], s["seconds"], s["completed"]) for s in hub.export_study(DEMO)
+            if s["session_id"].startswith("s-")] == [("s-other", 30, 0), ("s-twice", 320, 1)]
+    with hub.transaction():  # told again later: the same rule against the stored row
+        hub.put_studies([(*row, 10, 0, "T1")])
+    assert [s["seconds"] for s in hub.export_study(DEMO) if s["session_id"] == "s-twice"] == [10]

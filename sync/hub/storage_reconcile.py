@@ -115,9 +115,16 @@ class ReconcileQueries:
         """Study sessions, in order, in one statement: (session_id, branch, member_no,
         lesson_id, started_at, seconds, completed 0/1, terminal_id) each. Union of
         sessions; the newest event of a session wins, finished stays finished."""
-        if rows:
+        merged: dict[str, list] = {}  # one row per session (one upsert per key and statement)
+        for row in rows:
+            seen = merged.get(row[0])
+            if seen is None:
+                merged[row[0]] = list(row)
+            else:
+                seen[5], seen[6] = row[5], max(seen[6], row[6])
+        if merged:
             with self._lock:
-                self.conn.executemany(self._PUT_STUDY, rows)
+                self.conn.executemany(self._PUT_STUDY, [tuple(r) for r in merged.values()])
 
     def put_member(self, branch: str, member_no: str, name: str, dues_from: str,
                    state: str) -> None:
