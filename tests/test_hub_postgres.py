@@ -4,12 +4,16 @@ the hub does is tested on both back ends (tests/hub_fixtures.py parametrizes eve
 * the SQLite-dialect statements as PostgreSQL reads them;
 * ``lianxin hub --db postgresql://…`` for every command, and a mistyped URL refused
   instead of becoming a local folder;
-* a database holding something else is not taken over;
+* a database holding something else is not taken over; processes starting together on
+  a new one make one hub;
 * a connection the server dropped is replaced, the hub going on;
 * a password in the URL is never shown.
 """
 
 from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -122,3 +126,20 @@ def test_a_server_that_cannot_be_reached_is_said_plainly(tmp_path):
     with pytest.raises(StoreError, match="cannot reach") as e:
         open_hub("postgresql://hub:pw@127.0.0.1:1/nothing", files=tmp_path / "files")
     assert "pw" not in str(e.value) and e.value.zh == "连不上服务中心的数据库，请检查数据库服务和地址。"
+
+
+def test_hub_processes_starting_together_on_a_new_database_make_one_hub(pg_cluster, tmp_path):
+    url = pg_cluster.new_database()
+    together = threading.Barrier(4)
+
+    def start(i: int) -> str:
+        together.wait()
+        storage = open_hub(url, files=tmp_path / "files")
+        try:
+            return storage.meta("hub_id")
+        finally:
+            storage.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(start, range(4)))
+    assert len(set(ids)) == 1 and ids[0]

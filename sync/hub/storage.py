@@ -175,11 +175,6 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
         core_store.private_folder(files)
         return cls(conn, url, files)
 
-    @property
-    def shown(self) -> str:
-        """Where the database is, for people (no password)."""
-        return storage_pg.shown(self.path) if self.postgres else str(self.path)
-
     @classmethod
     def _create(cls, path: Path) -> HubStorage:
         kp = core_store.key_path(path)

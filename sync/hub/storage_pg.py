@@ -297,9 +297,15 @@ def migrate(conn: PgConnection, *sets) -> None:
     """Apply what is pending of each migration set (sqlite_utils ``Migrations``), each
     migration in its own transaction with its record; several hub processes starting at
     once take turns (the writer lock)."""
-    conn.raw.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
-                     "migration_set TEXT NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
-                     "PRIMARY KEY (migration_set, name))")
+    conn.execute("BEGIN IMMEDIATE")  # two processes starting on a new database: one makes it
+    try:
+        conn.raw.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (migration_set TEXT "
+                         "NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, "
+                         "PRIMARY KEY (migration_set, name))")
+    except BaseException:
+        conn.raw.execute("ROLLBACK")
+        raise
+    conn.raw.execute("COMMIT")
     for mset in sets:
         for migration in mset._migrations:
             conn.execute("BEGIN IMMEDIATE")
@@ -318,11 +324,9 @@ def migrate(conn: PgConnection, *sets) -> None:
 
 
 def holds(conn: PgConnection) -> str:
-    """What the database holds: ``"hub"`` (its ``meta`` and migrations tables),
-    ``"nothing"`` (no table: a new hub goes there), or ``"other"``."""
-    ours = conn.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                        "table_schema = current_schema() AND table_name IN ('meta', ?)",
-                        [MIGRATIONS_TABLE]).fetchone()[0]
-    tables = conn.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                          "table_schema = current_schema()").fetchone()[0]
-    return "hub" if ours == 2 else "nothing" if tables == 0 else "other"
+    """What the database holds: ``"hub"`` (its migrations table: a hub, or one another
+    process is making now), ``"nothing"`` (no table: a new hub goes there), or
+    ``"other"``."""
+    tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
+                                         "WHERE table_schema = current_schema()").fetchall()}
+    return "hub" if MIGRATIONS_TABLE in tables else "other" if tables else "nothing"
