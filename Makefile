@@ -76,6 +76,7 @@ bench: setup
 	$(BIN)/python -m bench.bench_tts
 	$(BIN)/python -m bench.bench_phone
 	$(BIN)/python -m bench.bench_sync
+	$(BIN)/python -m bench.bench_wire
 	$(BIN)/python -m bench.bench_cli
 	$(BIN)/python -m bench.bench_console --keep var/bench
 	$(BIN)/python -m bench.bench_exports

@@ -181,17 +181,25 @@ def _signed_post(session: requests.Session, url: str, t: FakeTerminal, body: byt
 
 # -- ingest ----------------------------------------------------------------------------
 
-def bench_ingest(work: Path, *, terminals: int, batches: int, repeat: int = 3) -> dict:
+def _body(events: list[dict], entries: list[dict], wire: str) -> dict:
+    """A push body in the v3 rows form (what terminals send today) or the v2 objects one."""
+    if wire == "v3":
+        return protocol.push_rows(events, entries)
+    return {"events": events, "audit": entries}
+
+
+def bench_ingest(work: Path, *, terminals: int, batches: int, repeat: int = 3,
+                 wire: str = "v3") -> dict:
     """Events applied durably per second of wall time, over real HTTP from real clients,
     hub on one core; then the same work in-process. Each figure is the median of
     ``repeat`` runs, each on a fresh hub (the machine is shared: one run says little)."""
     total = terminals * batches * protocol.PUSH_BATCH
     out = {"events": total, "batch": protocol.PUSH_BATCH, "terminals": terminals,
-           "runs": repeat}
-    http = [_ingest_http(work / f"http{i}", terminals=terminals, batches=batches, seed=i + 1)
-            for i in range(repeat)]
-    inproc = [_ingest_inproc(work / f"inproc{i}", terminals=terminals, batches=batches)
-              for i in range(repeat)]
+           "runs": repeat, "wire": wire}
+    http = [_ingest_http(work / f"http{i}", terminals=terminals, batches=batches, seed=i + 1,
+                         wire=wire) for i in range(repeat)]
+    inproc = [_ingest_inproc(work / f"inproc{i}", terminals=terminals, batches=batches,
+                             wire=wire) for i in range(repeat)]
     seconds = statistics.median(r["seconds"] for r in http)
     out.update(http_seconds=round(seconds, 2), http_events_per_s=round(total / seconds),
                http_runs_events_per_s=[round(total / r["seconds"]) for r in http],
@@ -208,7 +216,7 @@ def bench_ingest(work: Path, *, terminals: int, batches: int, repeat: int = 3) -
     return out
 
 
-def _ingest_http(work: Path, *, terminals: int, batches: int, seed: int) -> dict:
+def _ingest_http(work: Path, *, terminals: int, batches: int, seed: int, wire: str) -> dict:
     """One run: ``terminals`` senders (threads, on another core than the hub) each push
     ``batches`` gzipped batches of 500, signed, one after the other."""
     rng = random.Random(seed)
@@ -223,7 +231,7 @@ def _ingest_http(work: Path, *, terminals: int, batches: int, seed: int) -> dict
         bodies[t.terminal_id] = []
         for _ in range(batches):
             events, entries = t.events(protocol.PUSH_BATCH)
-            raw = json.dumps({"events": events, "audit": entries}, ensure_ascii=False,
+            raw = json.dumps(_body(events, entries, wire), ensure_ascii=False,
                              separators=(",", ":")).encode()
             bodies[t.terminal_id].append(gzip.compress(raw, 6))
     with Hub(db, cpu=0) as hub:
@@ -251,7 +259,7 @@ def _ingest_http(work: Path, *, terminals: int, batches: int, seed: int) -> dict
             "stored_ok": stored == terminals * batches * protocol.PUSH_BATCH}
 
 
-def _ingest_inproc(work: Path, *, terminals: int, batches: int) -> float:
+def _ingest_inproc(work: Path, *, terminals: int, batches: int, wire: str) -> float:
     """The same work in-process: service.push on decoded batches, no HTTP, gzip or
     signature. Returns seconds."""
     work.mkdir(parents=True)
@@ -261,11 +269,11 @@ def _ingest_inproc(work: Path, *, terminals: int, batches: int) -> float:
     for t in fresh:
         storage.insert_terminal(terminal_id=t.terminal_id, branch="B",
                                 public_key=protocol.public_key_b64(t.key), label="", at="x")
-    work_items = [(t, t.events(protocol.PUSH_BATCH)) for _ in range(batches) for t in fresh]
+    work_items = [(t, _body(*t.events(protocol.PUSH_BATCH), wire))
+                  for _ in range(batches) for t in fresh]
     started = time.perf_counter()
-    for t, (events, entries) in work_items:
-        service.push(storage, service.Caller(t.terminal_id, "B"),
-                     {"events": events, "audit": entries}, int(time.time() * 1000))
+    for t, body in work_items:
+        service.push(storage, service.Caller(t.terminal_id, "B"), body, int(time.time() * 1000))
     seconds = time.perf_counter() - started
     storage.close()
     return seconds
@@ -440,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--via", help="night: an emulator URL already in front of --hub-port")
     p.add_argument("--hub-port", type=int, default=0)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--wire", choices=("v3", "v2"), default="v3",
+                   help="ingest: the push body's form (default v3 rows)")
     p.add_argument("--repeat", type=int, help="ingest: runs to take the median of "
                    "(default 3, 1 with --quick)")
     p.add_argument("--dir", type=Path, help="work folder (default: a temporary one)")
@@ -453,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "ingest" in only:
             results["ingest"] = bench_ingest(work, terminals=4, batches=4 if a.quick else 10,
-                                             repeat=a.repeat or (1 if a.quick else 3))
+                                             repeat=a.repeat or (1 if a.quick else 3),
+                                             wire=a.wire)
             _show("ingest", results["ingest"], a.json)
         if "night" in only:
             results["night"] = bench_night(work, events=600 if a.quick else 2000,

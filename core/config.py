@@ -39,6 +39,9 @@ SETTINGS = {s.name: s for s in [
             "Password for `lianxin phone --register` at the trunk/PBX (digest auth)."),
     Setting("hub_url", "LIANXIN_HUB_URL", None,
             "The township/county hub this terminal syncs with (set by enrollment)."),
+    Setting("sync_batch", "LIANXIN_SYNC_BATCH", None,
+            "Most audit entries (with their events) in one push request. Default: 4000 "
+            "(500 to a hub older than protocol 3). After a cut, at most one batch is re-sent."),
     Setting("hub_ca", "LIANXIN_HUB_CA", None,
             "CA bundle (PEM) to trust for the hub's TLS certificate, e.g. the hub's own "
             "self-signed certificate. Default: the system's trusted CAs."),

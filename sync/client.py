@@ -1,11 +1,13 @@
-"""The terminal's side of sync (protocol v1): enroll, push, pull, fetch media.
+"""The terminal's side of sync (protocol v3): enroll, push, pull, fetch media.
 
     HubClient        the one HTTP client wrapper: base URL and requests.Session passed in,
                      versioned User-Agent, timeouts, signing, byte and round-trip counters,
                      hub clock offset
     enroll()         make the terminal's Ed25519 key (beside the store, 0600), enroll with a
                      one-time code, remember the hub in the store's meta table
-    push()           journal + audit since the last acknowledged mark, in gzip batches
+    push()           journal + audit since the last acknowledged mark: v3 rows (nothing the
+                     hub can derive, xz when large) once the hub has said it speaks v3,
+                     v2 objects before that
     pull()           pages of the branch log since the cursor, applied to the store
                      (core.replica)
     download_media() a content-addressed file, resumed with Range after a cut
@@ -23,6 +25,7 @@ keeps the ids it has seen in ``replica_event``):
     sync.pull_cursor, sync.pull_seen         how far pulled events are applied (moved in
                                              the same transaction as the page's rows)
     sync.clock_offset_ms                     hub clock minus terminal clock, last seen
+    sync.hub_protocol                        the hub's protocol version, last seen
     sync.clock_ahead                         set when the hub found our events from the future
     sync.skips_reported                      hub cursor up to which skipped events were reported
     sync.voice_checked                       voice messages held when the hub last lacked
@@ -32,7 +35,6 @@ keeps the ids it has seen in ``replica_event``):
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -78,6 +80,10 @@ class SyncError(LianxinError):
         self.code, self.status, self.extra = code, status, extra or {}
 
 
+# xz for large answers (sync.protocol_wire), gzip otherwise.
+ACCEPT_ENCODING = "xz, gzip"
+
+
 def key_path(store_path) -> Path:
     """The terminal's private signing key: beside the database, mode 0600."""
     return Path(str(store_path) + ".ed25519")
@@ -92,7 +98,7 @@ class HubClient:
 
     def __init__(self, base_url: str, *, terminal_id: str | None = None, key=None,
                  session: requests.Session | None = None, timeout=TIMEOUT,
-                 offset_ms: int = 0, clock_ms=_now_ms):
+                 offset_ms: int = 0, clock_ms=_now_ms, hub_protocol: int = 2):
         self.base_url = base_url.rstrip("/")
         self.terminal_id, self.key = terminal_id, key
         if session is None:
@@ -106,6 +112,9 @@ class HubClient:
         self.offset_ms = offset_ms     # hub clock minus ours; requests are signed in hub time
         self.clock_ms = clock_ms
         self.bytes_sent = self.bytes_received = self.round_trips = 0
+        # The hub's protocol version, from its last answer (X-Lianxin-Protocol; a hub that
+        # does not send one speaks 2): v3 bodies and answers are asked for only from 3 on.
+        self.hub_protocol = hub_protocol
 
     def request(self, method: str, path: str, *, params: dict | None = None,
                 body: dict | None = None, compress: bool = False, signed: bool = True,
@@ -118,13 +127,16 @@ class HubClient:
         is retried once in the hub's time."""
         raw = b""
         hdrs = {protocol.H_PROTOCOL: str(protocol.PROTOCOL_VERSION),
-                protocol.H_SOFTWARE: CLIENT_VERSION, **(headers or {})}
+                protocol.H_SOFTWARE: CLIENT_VERSION, "Accept-Encoding": ACCEPT_ENCODING,
+                **(headers or {})}
         if body is not None:
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             hdrs["Content-Type"] = "application/json"
             if compress:
-                raw = gzip.compress(raw, compresslevel=6)
-                hdrs["Content-Encoding"] = "gzip"
+                raw, encoding = protocol.compress(
+                    raw, ACCEPT_ENCODING if self.hub_protocol >= 3 else "gzip")
+                if encoding:
+                    hdrs["Content-Encoding"] = encoding
         elif data is not None:
             raw = bytes(data)
         for attempt in (1, 2):
@@ -160,9 +172,19 @@ class HubClient:
         hub_time = response.headers.get(protocol.H_HUB_TIME, "")
         if hub_time.isdigit():
             self.offset_ms = int(hub_time) - self.clock_ms()
+        version = response.headers.get(protocol.H_PROTOCOL, "")
+        self.hub_protocol = int(version) if version.isdigit() and len(version) < 6 else 2
         if not stream:
             length = response.headers.get("Content-Length", "")
             self.bytes_received += int(length) if length.isdigit() else len(response.content)
+            if response.headers.get("Content-Encoding", "").lower() == "xz":
+                # requests decodes gzip itself, not xz.
+                try:
+                    response._content = protocol.xz_decompress(response.content,
+                                                               protocol.MAX_BODY)
+                except protocol.ProtocolError as e:
+                    raise SyncError("bad_answer", f"{method} {path}: {e.message}",
+                                    "服务中心的回复有误，稍后会再试。") from e
         return response
 
     @staticmethod
@@ -233,6 +255,7 @@ def _enroll_store(store, hub_url: str, code: str, *, label: str,
         store.set_meta("sync.branch", result["branch"]["code"])
         store.set_meta("sync.enrolled_at", iso(store.now()))
         store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
+        store.set_meta("sync.hub_protocol", str(client.hub_protocol))
     return result
 
 
@@ -311,7 +334,8 @@ def open_client(store, *, session: requests.Session | None = None, **kw) -> HubC
                         "这台终端还没有在服务中心注册，请先注册。")
     key = protocol.load_private_key(key_path(store.path).read_bytes())
     return HubClient(hub_url, terminal_id=store.terminal_id, key=key, session=session,
-                     offset_ms=int(store.meta("sync.clock_offset_ms", "0") or 0), **kw)
+                     offset_ms=int(store.meta("sync.clock_offset_ms", "0") or 0),
+                     hub_protocol=int(store.meta("sync.hub_protocol", "2") or 2), **kw)
 
 
 # -- push ------------------------------------------------------------------------------
@@ -321,21 +345,48 @@ def _batch(store, after_audit: int, limit: int) -> tuple[list[dict], list[dict]]
     return outbox.batch(store, after_audit, limit)
 
 
-def push(store, client: HubClient, *, batch: int = protocol.PUSH_BATCH) -> dict:
-    """Ship the journal and audit chain the hub does not have yet; returns what moved."""
+def _configured_batch() -> int | None:
+    """LIANXIN_SYNC_BATCH, if set to a whole number from 1."""
+    raw = config.get("sync_batch") or ""
+    return int(raw) if raw.isdigit() and int(raw) >= 1 else None
+
+
+def _size(events: list[dict], entries: list[dict]) -> int:
+    """About how many bytes a batch's JSON takes (before compression)."""
+    return (sum(len(e["payload"].encode("utf-8")) + 120 for e in events)
+            + sum(len(en["detail"].encode("utf-8")) + len(en["subject"]) + 300 for en in entries))
+
+
+def push(store, client: HubClient, *, batch: int | None = None) -> dict:
+    """Ship the journal and audit chain the hub does not have yet; returns what moved.
+
+    ``batch``: most audit entries a request (default: protocol.PUSH_ROWS to a v3 hub,
+    PUSH_BATCH to an older one)."""
     pushed_audit = outbox.pushed(store)[1]
     head = outbox.head_seq(store)
     totals = {"batches": 0, "applied": 0, "duplicates": 0, "stored_seq": None,
               "future_events": 0}
-    rewound = False
+    rewound = downgraded = False
+    cap = protocol.PUSH_ROWS
     while True:
-        events, entries = _batch(store, pushed_audit, batch)
+        rows = client.hub_protocol >= 3
+        most = protocol.PUSH_ROWS if rows else protocol.PUSH_BATCH  # what the hub takes
+        limit = min(batch or min(_configured_batch() or most, most), cap)
+        events, entries = _batch(store, pushed_audit, limit)
         if not entries:
             break
+        if len(entries) > 1 and _size(events, entries) > protocol.MAX_BODY // 2:
+            cap = len(entries) // 2  # large payloads: fewer a request, within the hub's limit
+            continue
+        body = ({**protocol.push_rows(events, entries), "head_seq": head} if rows
+                else {"events": events, "audit": entries, "head_seq": head})
         try:
-            result = client.request("POST", "/v1/push", compress=True,
-                                    body={"events": events, "audit": entries,
-                                          "head_seq": head}).json()
+            result = client.request("POST", "/v1/push", compress=True, body=body).json()
+            if rows and client.hub_protocol < 3 and not downgraded:
+                # A hub older than v3 (restored from an old release) read no rows: once
+                # more, in its form.
+                downgraded = True
+                continue
         except SyncError as e:
             # The hub holds less than we thought (restored from a backup): start from its
             # marks, once.
@@ -373,9 +424,17 @@ def pull(store, client: HubClient, *, limit: int = protocol.PULL_PAGE) -> dict:
     reasons: Counter[str] = Counter()
     pages = 0
     while True:
-        data = client.request("GET", "/v1/pull", params={"cursor": cursor, "limit": limit}).json()
+        params = {"cursor": cursor, "limit": limit}
+        if client.hub_protocol >= 3:
+            params["form"] = "rows"
+        data = client.request("GET", "/v1/pull", params=params).json()
         pages += 1
-        result = replica.apply_page(store, data["events"], branch=branch, cursor_from=cursor,
+        try:
+            events = (protocol.unpack_pull_rows(data["rows"]) if "rows" in data
+                      else data["events"])
+        except (ValueError, KeyError) as e:
+            raise SyncError("bad_answer", f"pull: {e}", "服务中心的回复有误，稍后会再试。") from e
+        result = replica.apply_page(store, events, branch=branch, cursor_from=cursor,
                                     cursor_to=data["next_cursor"])
         counts.update(result["by_type"])
         totals.update({k: result[k] for k in ("applied", "skipped", "duplicates")})
@@ -488,6 +547,7 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
             store.set_meta("sync.last_error", json.dumps(
                 {"at": iso(store.now()), "error": e.detail, "zh": e.zh}, ensure_ascii=False))
             store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
+            store.set_meta("sync.hub_protocol", str(client.hub_protocol))
         raise
     report = {"pushed": pushed["applied"], "duplicates": pushed["duplicates"],
               "batches": pushed["batches"], "future_events": pushed["future_events"],
@@ -515,6 +575,7 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
             store.set_meta("sync.clock_ahead", "")
         store.set_meta("sync.last_report", json.dumps(report, ensure_ascii=False))
         store.set_meta("sync.clock_offset_ms", str(client.offset_ms))
+        store.set_meta("sync.hub_protocol", str(client.hub_protocol))
     return report
 
 

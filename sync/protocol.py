@@ -1,4 +1,4 @@
-"""The sync protocol, version 1 (docs/sync-protocol.md), as pure functions: no I/O, no SQL.
+"""The sync protocol, version 3 (docs/sync-protocol.md), as pure functions: no I/O, no SQL.
 
 Both sides import this module, so what a terminal signs and what the hub verifies, and
 what a batch must look like, are written down once. The rules live in three modules, each
@@ -11,6 +11,8 @@ re-exported here so callers keep writing ``protocol.sign`` or ``protocol.check_a
     protocol_batch.py   check_events / check_audit: a push batch's shape, seq continuity,
                         audit chain; check_pairing: every new event travels with its audit
                         entry; parse_push and the JSON body helpers
+    protocol_wire.py    v3's compact forms: push rows (no audit field the hub can derive),
+                        pull rows, xz for large bodies
 
 Here: the protocol's version and the limits that belong to neither half.
 """
@@ -63,8 +65,17 @@ from .protocol_batch import (
     parse_push,
 )
 from .protocol_errors import ERRORS, ProtocolError
+from .protocol_wire import (
+    PUSH_ROWS,
+    compress,
+    parse_push_rows,
+    pull_rows,
+    push_rows,
+    unpack_pull_rows,
+    xz_decompress,
+)
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MIN_PROTOCOL = 2                  # the oldest terminal protocol this hub serves
 H_PROTOCOL = "X-Lianxin-Protocol"  # the terminal's protocol version, on every request
 # The terminal's software release, on every request: shown to operators (the console's
@@ -81,12 +92,13 @@ __all__ = [
     "H_PROTOCOL", "H_SIGNATURE", "H_SOFTWARE", "H_TERMINAL", "H_TIME", "MAX_BODY",
     "MAX_VOICE_BYTES", "MIN_PROTOCOL", "MAX_SEQ", "MAX_SKIPS", "MAX_SKIP_REASON",
     "PROTOCOL_VERSION", "PULL_PAGE",
-    "PUSH_BATCH", "TIME_WINDOW_MS", "AuthHeaders", "Batch", "ProtocolError", "canonical_json",
+    "PUSH_BATCH", "PUSH_ROWS", "TIME_WINDOW_MS", "AuthHeaders", "Batch", "ProtocolError", "canonical_json",
     "check_audit", "check_authority", "check_branch_events", "check_events", "check_pairing",
-    "check_payloads", "check_time", "check_times", "check_version",
+    "check_payloads", "check_time", "check_times", "check_version", "compress",
     "event_of_entry", "load_private_key", "load_public_key", "new_private_key",
-    "parse_auth_headers", "parse_batch", "parse_json_object", "parse_push", "private_key_pem",
-    "public_key_b64", "sign", "signing_string", "valid_terminal_id", "verify", "wall_ms",
+    "parse_auth_headers", "parse_batch", "parse_json_object", "parse_push", "parse_push_rows",
+    "private_key_pem", "public_key_b64", "pull_rows", "push_rows", "unpack_pull_rows",
+    "xz_decompress", "sign", "signing_string", "valid_terminal_id", "verify", "wall_ms",
 ]
 
 

@@ -107,6 +107,9 @@ class Batch:
     named: list[tuple[str | None, str | None]]
     hashes: list[str]
     skips: list[dict] = field(default_factory=list)  # pulled events it could not apply
+    # A refusal found while reading that the hub notes like a rule's (a v3 body whose rows
+    # do not hash to the chain head it gives: sync.protocol_wire).
+    refusal: ProtocolError | None = None
 
 
 def parse_batch(data: dict) -> tuple[list[dict], list[dict]]:

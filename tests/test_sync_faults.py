@@ -25,7 +25,6 @@ its code, and nothing is applied.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -52,6 +51,8 @@ from sync.hub import admin
 from sync.relay import Relay
 
 DEMO = "DEMO-QSC"
+# Pushes here go in batches of the v2 size: a 1,300-event terminal then takes several
+# requests (LIANXIN_SYNC_BATCH for the `lianxin sync` processes).
 BATCH = protocol.PUSH_BATCH
 
 
@@ -167,9 +168,12 @@ def _served(hub: Hub, store: Store) -> dict[str, int]:
     return out
 
 
-def _gz_len(body: dict) -> int:
+def _wire_len(store: Store, after: int, n: int) -> int:
+    """The bytes of the v3 push body of the ``n`` audit entries after ``after``, as sent."""
+    events, entries = sc._batch(store, after, n)
+    body = {**protocol.push_rows(events, entries), "head_seq": sc.outbox.head_seq(store)}
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return len(gzip.compress(raw, compresslevel=6))
+    return len(protocol.compress(raw, sc.ACCEPT_ENCODING)[0])
 
 
 # -- the relay's link model ------------------------------------------------------------
@@ -197,14 +201,11 @@ def test_relay_paces_delays_and_stalls_like_a_village_link():
 
 def test_cut_inside_a_push_request_applies_nothing_of_that_batch(hub, busy):
     _enroll(hub, busy)
-    head = busy.one("SELECT max(seq) AS s FROM journal")["s"]
-    b1 = dict(zip(("events", "audit"), sc._batch(busy, 0, 200), strict=True), head_seq=head)
-    b2 = dict(zip(("events", "audit"), sc._batch(busy, 200, 200), strict=True), head_seq=head)
     # Cut half-way through the second request's body (headers are well under 1,000 bytes).
-    cut = _gz_len(b1) + 1000 + _gz_len(b2) // 2
+    cut = _wire_len(busy, 0, 200) + 1000 + _wire_len(busy, 200, 200) // 2
     with _relay(hub, cut_after=cut, cut_direction="up") as link:
         client = sc.HubClient(link.url, terminal_id=busy.terminal_id,
-                              key=_key(busy))
+                              key=_key(busy), hub_protocol=3)
         with pytest.raises(sc.SyncError) as e:
             sc.push(busy, client, batch=200)
         assert e.value.code == "network"
@@ -331,7 +332,7 @@ def test_hub_sigkilled_while_applying_batches(hub, busy):
 
         def push(outcome=outcome):
             try:
-                outcome.append(sc.push(busy, sc.open_client(busy)))
+                outcome.append(sc.push(busy, sc.open_client(busy), batch=BATCH))
             except sc.SyncError as e:
                 outcome.append(e)
 
@@ -353,7 +354,7 @@ def test_hub_sigkilled_while_applying_batches(hub, busy):
         hub.restart()
     assert errors >= 1  # at least one kill landed mid-sync
     ahead = _hub_marks(hub, busy)[0] - _marks(busy)[0]
-    result = sc.push(busy, sc.open_client(busy))
+    result = sc.push(busy, sc.open_client(busy), batch=BATCH)
     assert result["duplicates"] == max(ahead, 0) <= BATCH
     _assert_converged(hub, busy)
 
@@ -378,17 +379,19 @@ def _lianxin(db: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()",
                              "--db", str(db), *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": str(ROOT),
+                                 "LIANXIN_SYNC_BATCH": str(BATCH)})
 
 
 def test_terminal_sync_process_sigkilled_mid_sync(hub, busy):
     with _relay(hub, rate="2mbit") as link:
         _enroll(hub, busy, via=link.url)
         terminal_id = busy.terminal_id
+        # Kill each run part-way through its second request (its first may re-send what the
+        # previous run left unacknowledged).
+        size = _wire_len(busy, 0, BATCH) + 1000
         busy.close()  # the terminal process owns the store now
-        # A batch of 500 events is ~90 KB gzipped: kill each run part-way through its second
-        # request (its first may re-send what the previous run left unacknowledged).
-        for threshold in (130_000, 120_000):
+        for threshold in (int(size * 1.45), int(size * 1.35)):
             base = link.totals()["bytes_up"]
             proc = _lianxin(busy.path, "sync", "--json")
             deadline = time.monotonic() + 60

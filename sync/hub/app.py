@@ -15,7 +15,6 @@ rate); beyond it, 429 ``too_many_requests`` with ``Retry-After``.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import threading
@@ -37,7 +36,6 @@ from .console import mount as mount_console
 from .storage import HubStorage
 
 _DRAIN_FACTOR = 4          # read (and drop) an oversized body up to this many times the limit
-_GZIP_FROM = 1024          # compress JSON answers from this size on, if the client accepts it
 _CHUNK = 64 * 1024
 _MAX_DIGITS = 18           # a number in a header: Content-Length, a Range's ends (< 10**18)
 
@@ -62,6 +60,13 @@ _PUSH_SCHEMA = {
             "type": "object", "required": list(protocol.AUDIT_FIELDS),
             "properties": {"seq": _SEQ_SCHEMA,
                            **{k: {"type": "string"} for k in protocol.AUDIT_FIELDS[1:]}}}},
+        # Version 3 (sync.protocol_wire): rows instead of events and audit.
+        "prev": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "rows": {"type": "array", "maxItems": protocol.PUSH_ROWS, "items": {
+            "type": "array", "minItems": 7, "maxItems": 7,
+            "description": "[audit_seq, at|null, actor, subject, action|null, detail|null, "
+                           "[seq, event_id, type, payload, at]|null]"}},
     },
 }
 
@@ -78,10 +83,8 @@ def _error(code: str, detail: str | None = None) -> JSONResponse:
 
 def _json(request: Request, data, status: int = 200) -> Response:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    headers = {}
-    if len(body) >= _GZIP_FROM and "gzip" in request.headers.get("accept-encoding", ""):
-        body = gzip.compress(body, compresslevel=6)
-        headers["Content-Encoding"] = "gzip"
+    body, encoding = protocol.compress(body, request.headers.get("accept-encoding", ""))
+    headers = {"Content-Encoding": encoding} if encoding else {}
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -114,7 +117,7 @@ async def _raw_body(request: Request, max_body: int) -> bytes:
 
 
 def _decode(request: Request, raw: bytes, max_body: int) -> dict:
-    """Gunzip (if so encoded) within the size limit and parse a JSON object."""
+    """Gunzip or unxz (if so encoded) within the size limit and parse a JSON object."""
     ctype = request.headers.get("content-type", "application/json")
     if ctype.split(";")[0].strip().lower() not in ("application/json", ""):
         raise ProtocolError("unsupported_media_type")
@@ -129,6 +132,8 @@ def _decode(request: Request, raw: bytes, max_body: int) -> dict:
             raise ProtocolError("body_too_large")
         if not d.eof:
             raise ProtocolError("bad_encoding", "the gzip stream is truncated")
+    elif encoding == "xz":
+        body = protocol.xz_decompress(raw, max_body)
     elif encoding == "identity":
         body = raw
     else:
@@ -221,10 +226,12 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
 
     @app.get("/v1/pull")
     async def pull(request: Request, cursor: int = Query(0, ge=0, lt=protocol.MAX_SEQ),
-                   limit: int = Query(protocol.PULL_PAGE, ge=1, le=protocol.PULL_PAGE)):
+                   limit: int = Query(protocol.PULL_PAGE, ge=1, le=protocol.PULL_PAGE),
+                   form: str = Query("objects", pattern="^(objects|rows)$")):
         protocol.check_version(request.headers)
         _, caller = await _signed(request)
-        result = await run_in_threadpool(service.pull, storage, caller, cursor, limit)
+        result = await run_in_threadpool(service.pull, storage, caller, cursor, limit,
+                                         rows=form == "rows")
         return _json(request, result)
 
     @app.get("/v1/media/{sha256}")
@@ -279,7 +286,7 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
 
 
 class _HubTime:
-    """Every answer carries the hub's time. A plain ASGI middleware: the decorator kind
+    """Every answer carries the hub's time and protocol version. A plain ASGI middleware: the decorator kind
     (BaseHTTPMiddleware) costs a task group and a stream per request."""
 
     def __init__(self, app, clock: Callable[[], int]):
@@ -294,6 +301,7 @@ class _HubTime:
                 headers = [(k, v) for k, v in message.get("headers", [])
                            if k.lower() != _HUB_TIME_KEY]
                 headers.append((_HUB_TIME_KEY, str(self.clock()).encode("ascii")))
+                headers.append((_PROTOCOL_KEY, _PROTOCOL_VALUE))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -301,6 +309,9 @@ class _HubTime:
 
 
 _HUB_TIME_KEY = protocol.H_HUB_TIME.lower().encode("ascii")
+# And the hub's protocol version: a terminal sends v3 bodies once it has seen a hub say 3.
+_PROTOCOL_KEY = protocol.H_PROTOCOL.lower().encode("ascii")
+_PROTOCOL_VALUE = str(protocol.PROTOCOL_VERSION).encode("ascii")
 
 
 class _Attempts:

@@ -235,7 +235,8 @@ def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str
 
 
 def _read_batch(data: dict) -> tuple[protocol.Batch, int | None]:
-    batch = protocol.parse_push(data)
+    """A push body of either form: v3 rows (``rows``) or v2 objects (``events``, ``audit``)."""
+    batch = protocol.parse_push_rows(data) if "rows" in data else protocol.parse_push(data)
     head = data.get("head_seq")
     if head is not None and (isinstance(head, bool) or not isinstance(head, int)
                              or not 0 <= head < protocol.MAX_SEQ):
@@ -260,6 +261,8 @@ def _check_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
     """Every push rule against the hub's state; returns the new events, the new audit
     entries and the new events dated ahead of the hub's clock ``now``. Reads only: a
     refusal here has written nothing. Call inside a transaction."""
+    if batch.refusal is not None:
+        raise batch.refusal
     events, entries = batch.events, batch.entries
     t = storage.get_terminal(caller.terminal_id)
     stored_seq, audit_seq = t["stored_seq"], t["audit_seq"]
@@ -333,12 +336,15 @@ def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
             "skips_recorded": skips}
 
 
-def pull(storage: HubStorage, caller: Caller, cursor: int, limit: int) -> dict:
+def pull(storage: HubStorage, caller: Caller, cursor: int, limit: int, *,
+         rows: bool = False) -> dict:
     """A page of the caller's branch log after ``cursor``; the caller's own events are left
-    out (it has them), but the cursor moves past them."""
-    rows, next_cursor, more = storage.log_page(caller.branch, cursor, limit,
+    out (it has them), but the cursor moves past them. ``rows``: v3's compact form."""
+    page, next_cursor, more = storage.log_page(caller.branch, cursor, limit,
                                                skip_origin=caller.terminal_id)
-    return {"events": rows, "next_cursor": next_cursor, "more": more}
+    if rows:
+        return {"rows": protocol.pull_rows(page), "next_cursor": next_cursor, "more": more}
+    return {"events": page, "next_cursor": next_cursor, "more": more}
 
 
 def media(storage: HubStorage, caller: Caller, sha256: str) -> dict:
