@@ -37,7 +37,7 @@ from pathlib import Path
 
 from core.store import Store
 from sync import client as sc
-from sync.hub import admin, open_hub
+from sync.hub import admin, conflicts, open_hub
 from sync.relay import Relay
 
 from .bench_sync import LINK, Hub, make_branch_terminal
@@ -81,7 +81,9 @@ def one_seed(work: Path, *, events: int, seed: int, via: str | None, hub_port: i
     db = folder / "hub.db"
     db.parent.mkdir(parents=True)
     storage = open_hub(db)
-    admin.load_demo(storage)
+    # The branch as a hub holds it: staff and roster (so the empty terminal can apply what
+    # it pulls), lessons, notices.
+    admin.load_demo(storage, people=True, second_township=False)
     month = make_branch_terminal(folder / "a" / "terminal.db", events=events)
     empty = Store.create(folder / "b" / "terminal.db")
     out: dict = {"journal_events": month.one("SELECT count(*) AS n FROM journal")["n"]}
@@ -94,6 +96,8 @@ def one_seed(work: Path, *, events: int, seed: int, via: str | None, hub_port: i
         url = relay.url if relay else via
         try:
             push = _leg(lambda c: sc.push(month, c), _over(url, month), relay)
+            # The operator accepts the members the month's terminal added (by day).
+            conflicts.accept_all(storage, "DEMO-QSC", by="bench")
             pull = _leg(lambda c: sc.pull(empty, c), _over(url, empty), relay)
             sc.sync_once(month)  # the month's terminal catches up with the branch first
             idle = _leg(lambda c: sc.sync_once(month, session=c.session), _over(url, month),

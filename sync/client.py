@@ -357,15 +357,19 @@ def _size(events: list[dict], entries: list[dict]) -> int:
             + sum(len(en["detail"].encode("utf-8")) + len(en["subject"]) + 300 for en in entries))
 
 
-def push(store, client: HubClient, *, batch: int | None = None) -> dict:
+def push(store, client: HubClient, *, batch: int | None = None,
+         with_pull: bool = False) -> dict:
     """Ship the journal and audit chain the hub does not have yet; returns what moved.
 
     ``batch``: most audit entries a request (default: protocol.PUSH_ROWS to a v3 hub,
-    PUSH_BATCH to an older one)."""
+    PUSH_BATCH to an older one). ``with_pull``: the last batch to a v3 hub asks for the
+    first pull page too, returned as ``page`` (``(cursor, page)``) for :func:`pull`."""
     pushed_audit = outbox.pushed(store)[1]
     head = outbox.head_seq(store)
+    last_audit = store.one("SELECT coalesce(max(seq), 0) AS s FROM audit")["s"]
+    cursor = int(store.meta("sync.pull_cursor", "0") or 0)
     totals = {"batches": 0, "applied": 0, "duplicates": 0, "stored_seq": None,
-              "future_events": 0}
+              "future_events": 0, "page": None}
     rewound = downgraded = False
     cap = protocol.PUSH_ROWS
     while True:
@@ -380,6 +384,8 @@ def push(store, client: HubClient, *, batch: int | None = None) -> dict:
             continue
         body = ({**protocol.push_rows(events, entries), "head_seq": head} if rows
                 else {"events": events, "audit": entries, "head_seq": head})
+        if rows and with_pull and entries[-1]["seq"] >= last_audit:
+            body["pull"] = {"cursor": cursor, "limit": protocol.PULL_ROWS}
         try:
             result = client.request("POST", "/v1/push", compress=True, body=body).json()
             if rows and client.hub_protocol < 3 and not downgraded:
@@ -406,15 +412,19 @@ def push(store, client: HubClient, *, batch: int | None = None) -> dict:
         totals["duplicates"] += result["duplicates"]
         totals["future_events"] += result.get("future_events", 0)  # our clock is fast
         totals["stored_seq"] = result["stored_seq"]
+        if isinstance(result.get("pull"), dict):
+            totals["page"] = (cursor, result["pull"])
     return totals
 
 
 # -- pull ------------------------------------------------------------------------------
 
-def pull(store, client: HubClient, *, limit: int = protocol.PULL_PAGE) -> dict:
+def pull(store, client: HubClient, *, limit: int | None = None,
+         first: tuple[int, dict] | None = None) -> dict:
     """Read the branch log since the applied cursor, page by page, and apply each page to
     the store (``core.replica``: one transaction per page, with the cursor advance and one
-    audit entry; nothing journaled, so nothing of it is pushed back)."""
+    audit entry; nothing journaled, so nothing of it is pushed back). ``first``: the page
+    a push brought back (:func:`push` ``page``), used if it starts at the cursor."""
     from core import replica
 
     branch = store.meta("sync.branch")
@@ -424,10 +434,16 @@ def pull(store, client: HubClient, *, limit: int = protocol.PULL_PAGE) -> dict:
     reasons: Counter[str] = Counter()
     pages = 0
     while True:
-        params = {"cursor": cursor, "limit": limit}
-        if client.hub_protocol >= 3:
-            params["form"] = "rows"
-        data = client.request("GET", "/v1/pull", params=params).json()
+        if first is not None and first[0] == cursor:
+            data = first[1]
+        else:
+            rows = client.hub_protocol >= 3
+            params = {"cursor": cursor,
+                      "limit": limit or (protocol.PULL_ROWS if rows else protocol.PULL_PAGE)}
+            if rows:
+                params["form"] = "rows"
+            data = client.request("GET", "/v1/pull", params=params).json()
+        first = None
         pages += 1
         try:
             events = (protocol.unpack_pull_rows(data["rows"]) if "rows" in data
@@ -535,8 +551,8 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
     started = time.monotonic()
     client = open_client(store, session=session)
     try:
-        pushed = push(store, client)
-        pulled = pull(store, client)
+        pushed = push(store, client, with_pull=True)
+        pulled = pull(store, client, first=pushed["page"])
         skips = report_skips(store, client)
         # After the push that announced them; after the pull, so that a recording too big
         # for a bad link never keeps the branch's news from this terminal.

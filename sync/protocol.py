@@ -66,9 +66,12 @@ from .protocol_batch import (
 )
 from .protocol_errors import ERRORS, ProtocolError
 from .protocol_wire import (
+    PULL_PAGE,
+    PULL_ROWS,
     PUSH_ROWS,
     compress,
     parse_push_rows,
+    pull_request,
     pull_rows,
     push_rows,
     unpack_pull_rows,
@@ -82,7 +85,6 @@ H_PROTOCOL = "X-Lianxin-Protocol"  # the terminal's protocol version, on every r
 # 终端 page), never trusted for anything else.
 H_SOFTWARE = "X-Lianxin-Software"
 MAX_BODY = 8 * 1024 * 1024        # bytes, after decompression
-PULL_PAGE = 2000                  # most events in one pull page
 # A voice message's WAV (PUT /v1/voice/…): core.calls keeps at most 300 s at up to 48 kHz,
 # 16-bit mono (28.8 MB with its header), so no message a terminal holds is ever refused.
 MAX_VOICE_BYTES = 300 * 48000 * 2 + 1024
@@ -91,13 +93,13 @@ __all__ = [
     "AUDIT_FIELDS", "ERRORS", "EVENT_FIELDS", "FUTURE_WINDOW_S", "H_HUB_TIME", "H_LOCAL_TIME", "H_NONCE",
     "H_PROTOCOL", "H_SIGNATURE", "H_SOFTWARE", "H_TERMINAL", "H_TIME", "MAX_BODY",
     "MAX_VOICE_BYTES", "MIN_PROTOCOL", "MAX_SEQ", "MAX_SKIPS", "MAX_SKIP_REASON",
-    "PROTOCOL_VERSION", "PULL_PAGE",
+    "PROTOCOL_VERSION", "PULL_PAGE", "PULL_ROWS",
     "PUSH_BATCH", "PUSH_ROWS", "TIME_WINDOW_MS", "AuthHeaders", "Batch", "ProtocolError", "canonical_json",
     "check_audit", "check_authority", "check_branch_events", "check_events", "check_pairing",
     "check_payloads", "check_time", "check_times", "check_version", "compress",
     "event_of_entry", "load_private_key", "load_public_key", "new_private_key",
     "parse_auth_headers", "parse_batch", "parse_json_object", "parse_push", "parse_push_rows",
-    "private_key_pem", "public_key_b64", "pull_rows", "push_rows", "unpack_pull_rows",
+    "private_key_pem", "public_key_b64", "pull_request", "pull_rows", "push_rows", "unpack_pull_rows",
     "xz_decompress", "sign", "signing_string", "valid_terminal_id", "verify", "wall_ms",
 ]
 

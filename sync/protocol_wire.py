@@ -19,7 +19,10 @@ chain changes that last hash, so the chain is verified exactly as before, and wh
 stores is what a v2 push would have stored.
 
 A v3 pull (``GET /v1/pull?form=rows``) answers rows instead of objects:
-``[cursor, origin, event_id, type, payload, at]``.
+``[cursor, origin, event_id, type, payload, at]``. A v3 push may ask for the first pull
+page too (``"pull": {"cursor": N, "limit": M}``): the answer, once the batch is committed,
+carries it as ``"pull"``, so a nightly sync that has one batch to send and one page to
+fetch costs one round trip.
 
 Large bodies travel as xz (``Content-Encoding: xz``, preset 6): a fifth smaller than gzip
 at level 9 on a month of events. Small ones stay gzip, which costs the hub a tenth of the
@@ -28,6 +31,7 @@ CPU, since on a small body the round trip, not the bytes, is what the link waits
     push_rows(events, entries)   the terminal: a v2 batch (core.outbox.batch) as a v3 body
     parse_push_rows(data)        the hub: a v3 body as a checked Batch (protocol_batch)
     pull_rows(rows) / unpack_pull_rows(rows)   the hub / the terminal
+    pull_request(data)           the hub: the pull page a push asks for, if any
     compress(body, accept) / xz_decompress(raw, limit)
 """
 
@@ -55,6 +59,8 @@ XZ_FROM = 64 * 1024       # bodies from this size go as xz, smaller ones as gzip
 GZIP_FROM = 1024          # below this, nothing is compressed
 _XZ_MEMLIMIT = 64 * 1024 * 1024   # a stream that needs more memory to decode is refused
 PULL_ROW = ("cursor", "origin", "event_id", "type", "payload", "at")
+PULL_PAGE = 2000          # most events in one pull page of objects (v2)
+PULL_ROWS = 5000          # most events in one page of rows (v3): a month of a branch
 
 
 # -- push ------------------------------------------------------------------------------
@@ -178,6 +184,20 @@ def pull_rows(rows: list[dict]) -> list[list]:
     """The hub: log rows (``HubStorage.log_page``) as v3 pull rows."""
     return [[r["cursor"], r["origin"], r["event_id"], r["type"], r["payload"], r["at"]]
             for r in rows]
+
+
+def pull_request(data: dict) -> tuple[int, int] | None:
+    """The (cursor, limit) of the pull page a push body asks for, or None."""
+    ask = data.get("pull")
+    if ask is None:
+        return None
+    cursor = ask.get("cursor") if type(ask) is dict else None
+    limit = ask.get("limit", PULL_ROWS) if type(ask) is dict else None
+    if (type(cursor) is not int or not 0 <= cursor < MAX_SEQ
+            or type(limit) is not int or not 1 <= limit <= PULL_ROWS):
+        raise ProtocolError("bad_batch", f"pull must be {{\"cursor\": a whole number from 0, "
+                            f"\"limit\": 1 to {PULL_ROWS}}}")
+    return cursor, limit
 
 
 def unpack_pull_rows(rows) -> list[dict]:

@@ -128,6 +128,16 @@ def test_malformed_rows_are_named(rows, says):
     assert e.value.code == "bad_batch" and says in e.value.message
 
 
+def test_the_pull_page_a_push_asks_for_is_bounded():
+    assert protocol.pull_request({}) is None
+    assert protocol.pull_request({"pull": {"cursor": 5}}) == (5, protocol.PULL_ROWS)
+    for bad in ("x", {"cursor": -1}, {"cursor": 2**62}, {"cursor": True}, {"cursor": 1.0},
+                {"cursor": 0, "limit": 0}, {"cursor": 0, "limit": protocol.PULL_ROWS + 1}):
+        with pytest.raises(ProtocolError) as e:
+            protocol.pull_request({"pull": bad})
+        assert e.value.code == "bad_batch"
+
+
 def test_xz_bodies_are_bounded():
     body = b'{"rows":[]}' * 1000
     assert protocol.xz_decompress(lzma.compress(body), len(body)) == body
@@ -214,3 +224,20 @@ def test_a_terminal_sends_v3_once_the_hub_says_so(hub, demo_store):
     assert t["audit_seq"] == demo_store.one("SELECT max(seq) AS s FROM audit")["s"]
     sc.pull(demo_store, client)
     assert sent[-1][1].get("form") == "rows"
+
+
+def test_a_nightly_sync_is_one_round_trip(hub, demo_store):
+    """A push that asks for the first pull page gets it in its answer: a sync with one
+    batch to send and one page to fetch costs one request, and so does one with nothing."""
+    sc.enroll(demo_store.path, hub.url, admin.issue_enroll_code(hub.storage, DEMO)["code"])
+    sc.sync_once(demo_store)  # the first: the branch's lessons, their audio
+    for i in range(2):  # a new member proposed here; a notice posted at the hub
+        with demo_store.transaction():
+            members.add(demo_store, member_no=f"QS{80 + i}", name="新党员", category="farmer",
+                        farmer_fen=50, actor="test")
+        admin.post_notice(hub.storage, DEMO, title=f"通知{i}", body="今晚开会。",
+                          posted="2026-11-16")
+        report = sc.sync_once(demo_store)
+        assert (report["round_trips"], report["pushed"], report["pulled"]) == (1, 1, 1), report
+    idle = sc.sync_once(demo_store)
+    assert (idle["round_trips"], idle["pushed"], idle["pulled"]) == (1, 0, 0)

@@ -226,10 +226,14 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
 
     @app.get("/v1/pull")
     async def pull(request: Request, cursor: int = Query(0, ge=0, lt=protocol.MAX_SEQ),
-                   limit: int = Query(protocol.PULL_PAGE, ge=1, le=protocol.PULL_PAGE),
+                   limit: int | None = Query(None, ge=1, le=protocol.PULL_ROWS),
                    form: str = Query("objects", pattern="^(objects|rows)$")):
         protocol.check_version(request.headers)
         _, caller = await _signed(request)
+        most = protocol.PULL_ROWS if form == "rows" else protocol.PULL_PAGE
+        if limit is not None and limit > most:
+            raise ProtocolError("bad_request", f"limit must be 1 to {most} for form={form}")
+        limit = limit or most
         result = await run_in_threadpool(service.pull, storage, caller, cursor, limit,
                                          rows=form == "rows")
         return _json(request, result)

@@ -179,12 +179,18 @@ def signed_push(storage: HubStorage, headers, method: str, path_with_query: str,
     row) make a GIL convoy that costs more than the overlap brings. Pushes arriving
     together share one COMMIT (``HubStorage.group_transaction``: the fsync was a third of
     a push's cost); each is answered only once that COMMIT is done."""
+    asked: list = []  # (caller, cursor, limit) of a v3 push that asks for a pull page too
     with storage.group_transaction():
-        return _signed_push(storage, headers, method, path_with_query, body, decode, now_ms)
+        result = _signed_push(storage, headers, method, path_with_query, body, decode, now_ms,
+                              asked)
+    if asked:  # after the COMMIT: one round trip moves both ways (sync.protocol_wire)
+        caller, cursor, limit = asked[0]
+        result["pull"] = pull(storage, caller, cursor, limit, rows=True)
+    return result
 
 
 def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str, body: bytes,
-                 decode: Callable[[bytes], dict], now_ms: int) -> dict:
+                 decode: Callable[[bytes], dict], now_ms: int, asked: list) -> dict:
     auth = protocol.parse_auth_headers(headers)
     public = storage.public_keys.get(auth.terminal_id)
     if public is None:
@@ -199,9 +205,11 @@ def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str
     protocol.check_time(auth.time_ms, now_ms)
     refused: ProtocolError | None = None
     try:
-        batch, head = _read_batch(decode(body))
+        data = decode(body)
+        batch, head = _read_batch(data)
+        page = protocol.pull_request(data)
     except ProtocolError as e:
-        batch, head, refused = None, None, e
+        batch, head, page, refused = None, None, None, e
     at = _now_iso(now_ms)
     offset = _local_offset(headers, now_ms)
     forget_before = now_ms - protocol.TIME_WINDOW_MS
@@ -223,6 +231,8 @@ def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str
                         _note_refusal(storage, caller, e, at)
                         refused = e
                     else:
+                        if page is not None:
+                            asked.append((caller, *page))
                         return _store_batch(storage, caller, batch, checked, head, at)
     except Exception as e:  # the writes failed: everything was rolled back
         with storage.transaction():  # the nonce stays used all the same
