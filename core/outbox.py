@@ -14,6 +14,7 @@ data: never renamed):
 Functions:
 
     head_seq()       the newest journal sequence number (0 when nothing was written)
+    audit_head()     the newest audit entry's seq
     pushed()         (journal seq, audit seq) the hub acknowledged
     waiting()        journal events the hub does not have yet
     batch()          the next audit entries and the events they record, to push
@@ -38,6 +39,11 @@ def _int_meta(store, key: str) -> int:
 
 def head_seq(store) -> int:
     return store.one("SELECT coalesce(max(seq), 0) AS s FROM journal")["s"]
+
+
+def audit_head(store) -> int:
+    """The newest audit entry's seq (0 when there is none)."""
+    return store.one("SELECT coalesce(max(seq), 0) AS s FROM audit")["s"]
 
 
 def pushed(store) -> tuple[int, int]:

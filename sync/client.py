@@ -366,7 +366,7 @@ def push(store, client: HubClient, *, batch: int | None = None,
     first pull page too, returned as ``page`` (``(cursor, page)``) for :func:`pull`."""
     pushed_audit = outbox.pushed(store)[1]
     head = outbox.head_seq(store)
-    last_audit = store.one("SELECT coalesce(max(seq), 0) AS s FROM audit")["s"]
+    last_audit = outbox.audit_head(store)
     cursor = int(store.meta("sync.pull_cursor", "0") or 0)
     totals = {"batches": 0, "applied": 0, "duplicates": 0, "stored_seq": None,
               "future_events": 0, "page": None}

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import gzip
 import lzma
+import re
 
 from core.audit import digest, entry_hash, event_of_entry
 
@@ -65,7 +66,14 @@ PULL_ROWS = 5000          # most events in one page of rows (v3): a month of a b
 
 # -- push ------------------------------------------------------------------------------
 
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_.:-]+")
+
+
 def _event_detail(event_id: str, sha256: str) -> str:
+    """The detail Store.record writes for an event (canonical JSON); for an id that JSON
+    writes as it is (every UUID), without the JSON encoder."""
+    if _PLAIN_ID.fullmatch(event_id):
+        return f'{{"event_id":"{event_id}","sha256":"{sha256}"}}'
     return canonical_json({"event_id": event_id, "sha256": sha256})
 
 

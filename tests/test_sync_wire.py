@@ -241,3 +241,12 @@ def test_a_nightly_sync_is_one_round_trip(hub, demo_store):
         assert (report["round_trips"], report["pushed"], report["pulled"]) == (1, 1, 1), report
     idle = sc.sync_once(demo_store)
     assert (idle["round_trips"], idle["pushed"], idle["pulled"]) == (1, 0, 0)
+
+
+@pytest.mark.parametrize("event_id", ["01a25101-b7f1-701a-a71b-0858a5db26a4", "a.b:c_d",
+                                      'with "quote"', "汉字", "back\\slash", "tab\there"])
+def test_the_derived_detail_is_what_a_terminal_writes(event_id):
+    from sync.protocol_wire import _event_detail
+    sha = "ab" * 32
+    assert _event_detail(event_id, sha) == protocol.canonical_json(
+        {"event_id": event_id, "sha256": sha})
