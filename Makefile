@@ -10,8 +10,9 @@ STAMP  := $(VENV)/.installed
 # at the calendar's edges (make test-calendar); chromium is the real browser the hub
 # console's tests drive (Playwright, pointed at /usr/bin/chromium); postgresql is the
 # server every hub test runs on a second time (a throwaway cluster the tests start and stop:
-# tests/pgcluster.py); haproxy spreads terminals over several hub processes
-# (tests/test_hub_processes.py, deploy/haproxy.cfg; openssl makes its test certificate).
+# bench/pgserver.py); haproxy spreads terminals over several hub processes
+# (tests/test_hub_processes.py, bench/bench_night_load.py, deploy/haproxy.cfg; openssl
+# makes its test certificate).
 APT_PACKAGES := fonts-wqy-microhei espeak-ng libportaudio2 libusb-1.0-0 libmtdev1 libegl1 libgl1 \
                 libgl1-mesa-dri libgbm1 baresip sip-tester faketime tzdata chromium postgresql \
                 haproxy openssl
@@ -76,6 +77,7 @@ bench: setup
 	$(BIN)/python -m bench.bench_tts
 	$(BIN)/python -m bench.bench_phone
 	$(BIN)/python -m bench.bench_sync
+	$(BIN)/python -m bench.bench_night_load
 	$(BIN)/python -m bench.bench_wire
 	$(BIN)/python -m bench.bench_cli
 	$(BIN)/python -m bench.bench_console --keep var/bench

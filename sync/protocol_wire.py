@@ -25,8 +25,10 @@ carries it as ``"pull"``, so a nightly sync that has one batch to send and one p
 fetch costs one round trip.
 
 Large bodies travel as xz (``Content-Encoding: xz``, preset 6): a fifth smaller than gzip
-at level 9 on a month of events. Small ones stay gzip, which costs the hub a tenth of the
-CPU, since on a small body the round trip, not the bytes, is what the link waits for.
+at level 9 on a month of events, for about 30 times gzip's CPU. A terminal sends xz from
+64 KiB (its CPU is idle at night); the hub answers in xz only from 512 KiB (a month's
+catch-up), gzip below: it answers thousands of terminals a night, and on a small body the
+round trip, not the bytes, is what the link waits for.
 
     push_rows(events, entries)   the terminal: a v2 batch (core.outbox.batch) as a v3 body
     parse_push_rows(data)        the hub: a v3 body as a checked Batch (protocol_batch)
@@ -56,7 +58,10 @@ from .protocol_batch import (
 from .protocol_errors import ProtocolError
 
 PUSH_ROWS = 4000          # most rows in one v3 push (a cut re-sends at most this many)
-XZ_FROM = 64 * 1024       # bodies from this size go as xz, smaller ones as gzip
+XZ_FROM = 64 * 1024       # a terminal's bodies from this size go as xz, smaller as gzip
+# The hub's answers go as xz only from this size (a month's catch-up): xz costs about 30
+# times gzip's CPU, and a hub answers thousands of terminals a night.
+XZ_ANSWER_FROM = 512 * 1024
 GZIP_FROM = 1024          # below this, nothing is compressed
 _XZ_MEMLIMIT = 64 * 1024 * 1024   # a stream that needs more memory to decode is refused
 PULL_ROW = ("cursor", "origin", "event_id", "type", "payload", "at")
@@ -223,12 +228,12 @@ def unpack_pull_rows(rows) -> list[dict]:
 
 # -- compression -----------------------------------------------------------------------
 
-def compress(body: bytes, accept: str) -> tuple[bytes, str | None]:
+def compress(body: bytes, accept: str, *, xz_from: int = XZ_FROM) -> tuple[bytes, str | None]:
     """``body`` compressed for a peer that accepts ``accept`` (an Accept-Encoding value):
-    xz from XZ_FROM bytes if accepted, else gzip from GZIP_FROM; returns (bytes, encoding
-    or None)."""
+    xz from ``xz_from`` bytes if accepted, else gzip from GZIP_FROM; returns (bytes,
+    encoding or None)."""
     tokens = {t.split(";")[0].strip().lower() for t in accept.split(",")}
-    if len(body) >= XZ_FROM and "xz" in tokens:
+    if len(body) >= xz_from and "xz" in tokens:
         return lzma.compress(body, preset=6), "xz"
     if len(body) >= GZIP_FROM and "gzip" in tokens:
         return gzip.compress(body, compresslevel=6), "gzip"

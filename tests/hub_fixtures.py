@@ -3,7 +3,7 @@
 * ``new_hub_storage(folder)`` — the one place a test hub storage is made: an empty hub in
   ``folder`` (the caller closes it). Session-scoped, so module-scoped hubs use it too.
   Parametrized by back end: every test of a hub made here runs on SQLite and again on
-  PostgreSQL (a database of its own on the session's throwaway server, tests/pgcluster.py,
+  PostgreSQL (a database of its own on the session's throwaway server, bench/pgserver.py,
   its files in ``folder``). ``LIANXIN_TEST_BACKENDS=sqlite`` runs one back end only (the
   calendar runs: they test clocks, not storage).
 * ``hub_storage`` — an empty hub storage under ``tmp_path / "hub"``, closed at teardown.
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 from hubproc import HubProcess
-from pgcluster import Cluster, NoPostgres
 
+from bench.pgserver import Cluster, NoPostgres
 from sync.hub import HubStorage, open_hub
 
 

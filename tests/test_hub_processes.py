@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from hubfarm import HAProxy
 
 from bench.bench_sync import FakeTerminal
+from bench.hubfarm import HAProxy
 from sync import client as sc
 from sync import protocol
 from sync.hub import admin, open_hub

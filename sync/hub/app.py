@@ -82,10 +82,25 @@ def _error(code: str, detail: str | None = None) -> JSONResponse:
 
 
 def _json(request: Request, data, status: int = 200) -> Response:
+    return _answer(data, request.headers.get("accept-encoding", ""), status)
+
+
+def _answer(data, accept: str, status: int = 200) -> Response:
+    """``data`` as a JSON answer, compressed as ``accept`` allows (gzip; xz from
+    protocol.XZ_ANSWER_FROM). Large answers (pull pages) are made in a worker thread
+    (:func:`_answered`): compressing one on the event loop stalls every other request,
+    ``/health`` included, and a load balancer then takes the process out."""
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    body, encoding = protocol.compress(body, request.headers.get("accept-encoding", ""))
+    body, encoding = protocol.compress(body, accept, xz_from=protocol.XZ_ANSWER_FROM)
     headers = {"Content-Encoding": encoding} if encoding else {}
     return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+async def _answered(request: Request, fn, *args, **kw) -> Response:
+    """``fn(*args, **kw)``'s result as a JSON answer, worked out and encoded in one hop to
+    a worker thread."""
+    accept = request.headers.get("accept-encoding", "")
+    return await run_in_threadpool(lambda: _answer(fn(*args, **kw), accept))
 
 
 def _signed_path(request: Request) -> str:
@@ -219,10 +234,9 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
     async def push(request: Request):
         protocol.check_version(request.headers)
         raw = await _raw_body(request, max_body)
-        result = await run_in_threadpool(  # authenticate, decode and apply in one hop
-            service.signed_push, storage, request.headers, request.method,
+        return await _answered(  # authenticate, decode, apply and answer in one hop
+            request, service.signed_push, storage, request.headers, request.method,
             _signed_path(request), raw, lambda body: _decode(request, body, max_body), clock())
-        return _json(request, result)
 
     @app.get("/v1/pull")
     async def pull(request: Request, cursor: int = Query(0, ge=0, lt=protocol.MAX_SEQ),
@@ -234,9 +248,8 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
         if limit is not None and limit > most:
             raise ProtocolError("bad_request", f"limit must be 1 to {most} for form={form}")
         limit = limit or most
-        result = await run_in_threadpool(service.pull, storage, caller, cursor, limit,
-                                         rows=form == "rows")
-        return _json(request, result)
+        return await _answered(request, service.pull, storage, caller, cursor, limit,
+                               rows=form == "rows")
 
     @app.get("/v1/media/{sha256}")
     async def media(request: Request, sha256: str):
