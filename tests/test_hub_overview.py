@@ -64,4 +64,11 @@ def test_the_refresher_keeps_every_changed_branch(hub_storage):
     assert overview.refresh(hub_storage) == 2
     assert overview.refresh(hub_storage) == 0          # nothing changed
     admin.post_notice(hub_storage, "BS-1", title="通知", body="开会", posted="2026-11-30")
+    # While pushes come, the figures wait: a night is not slowed down for the morning's view.
+    refresher = overview.Refresher(hub_storage)
+    assert not refresher.busy()
+    with hub_storage.group_transaction():
+        pass
+    assert refresher.busy()
+    assert overview.refresh(hub_storage, busy=refresher.busy) == 0
     assert overview.refresh(hub_storage) == 1          # only the branch whose log grew

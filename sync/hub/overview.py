@@ -10,7 +10,9 @@ for the branches that changed. What waits and the terminals are read fresh each 
 all branches at once, in a few grouped queries. The kept figures live in the hub process's
 memory (each process of a hub keeps its own); nothing is written. A served hub keeps them
 fresh in the background (:class:`Refresher`, every minute), so the first operator of the
-morning does not wait while a night's pushes are added up.
+morning does not wait while a night's pushes are added up; it works while the hub is quiet
+(no push for QUIET_S seconds) and gives way between branches when pushes come, so a busy
+night is not slowed down by figures nobody reads until morning.
 
 Months behind are counted one way everywhere: the months a member still owes, the current
 month included (what they would pay to be up to date).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from datetime import datetime, timedelta
 
@@ -30,6 +33,7 @@ from .storage import HubStorage
 
 log = logging.getLogger("lianxin.hub.overview")
 QUIET_AFTER = timedelta(hours=48)   # a terminal not seen for two nights needs a look
+QUIET_S = 10.0                      # the refresher waits for this long without a push
 _kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # storage -> {(code, month): …}
 _kept_lock = threading.Lock()
 
@@ -130,14 +134,16 @@ def overview(storage: HubStorage, codes: list[str], *, clock=None) -> dict:
     return {"month": month, "branches": rows, "trend": trend}
 
 
-def refresh(storage: HubStorage, *, clock=None, stop: threading.Event | None = None) -> int:
+def refresh(storage: HubStorage, *, clock=None, stop: threading.Event | None = None,
+            busy=None) -> int:
     """Work out the figures of every branch that changed since they were kept (until
-    ``stop`` is set); returns how many were."""
+    ``stop`` is set, or ``busy()`` says the hub has pushes to serve); returns how many
+    were."""
     month = month_of((clock or default_clock()).now())
     conflicts.catch_up(storage)
     done = 0
     for code, version in storage.branch_versions().items():
-        if stop is not None and stop.is_set():
+        if (stop is not None and stop.is_set()) or (busy is not None and busy()):
             break
         with _kept_lock:
             hit = _kept.get(storage, {}).get((code, month))
@@ -156,10 +162,17 @@ class Refresher(threading.Thread):
         self.storage, self.every_s = storage, every_s
         self._stopped = threading.Event()
 
+    def busy(self) -> bool:
+        """A push began within the last QUIET_S seconds."""
+        return time.monotonic() - self.storage.last_push < QUIET_S
+
     def run(self) -> None:
         while not self._stopped.is_set():
+            if self.busy():  # a night's pushes come first; the figures wait for a pause
+                self._stopped.wait(QUIET_S / 2)
+                continue
             try:
-                refresh(self.storage, stop=self._stopped)
+                refresh(self.storage, stop=self._stopped, busy=self.busy)
             except Exception:   # a bad moment (a closing store): the next round tries again
                 log.exception("overview refresh failed")
             self._stopped.wait(self.every_s)

@@ -29,6 +29,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -108,6 +109,7 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
         self._pushers = 0                   # pushes waiting for the lock, to join a group
         self._pushers_lock = threading.Lock()
         self._local = threading.local()     # .in_group: this thread's work is in the group
+        self.last_push = 0.0                # time.monotonic() of the latest push begun
         # terminal id -> its public key, loaded once (a terminal's key never changes
         # after enrollment; revocation is read from the row each time).
         self.public_keys: dict[str, object] = {}
@@ -241,6 +243,7 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
         (:meth:`_outside_group`)."""
         with self._pushers_lock:
             self._pushers += 1
+        self.last_push = time.monotonic()
         self._lock.acquire()
         with self._pushers_lock:
             self._pushers -= 1
@@ -333,6 +336,24 @@ class HubStorage(TerminalQueries, LogQueries, ReconcileQueries, RosterQueries,
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[HubStorage]:
+        """Reads that must agree with each other, without the writer lock: one read
+        transaction (SQLite: ``BEGIN DEFERRED``; PostgreSQL: a read-only snapshot), so a
+        hub process's pull pages do not wait for the other processes' writes. Inside a
+        transaction it is that transaction."""
+        with self._lock:
+            self._outside_group()
+            if self.conn.in_transaction:
+                yield self
+                return
+            self.conn.execute("BEGIN DEFERRED")
+            try:
+                yield self
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("COMMIT")
 
     def _all(self, sql: str, params: Iterable = ()) -> list[dict]:
         with self._lock:

@@ -89,7 +89,7 @@ class LogQueries:
         proposals reach the other terminals only once accepted, as the hub's own events, and
         what a terminal wrote of the hub's before it enrolled reaches no one); returns
         (events, next cursor, more?)."""
-        with self.transaction():
+        with self.snapshot():
             rows = self._all(
                 "SELECT cursor, origin, event_id, type, payload, at FROM branch_log "
                 "WHERE branch = ? AND cursor > ? AND origin IS NOT ? "

@@ -13,8 +13,11 @@ transaction-scoped advisory lock (:data:`WRITER_LOCK`), so every hub process wri
 turn, exactly as one SQLite hub does: the branch log's ``cursor`` order is its commit
 order (a pull never skips a row committed later with a smaller cursor), a terminal's seq
 and audit chain are checked and appended by one writer at a time, and the derived tables
-are read forward by one. Reads need no lock. Each process keeps one connection (the
-storage's lock orders its threads), so the lock is never asked for twice by one process.
+are read forward by one. Reads need no lock; several reads that must agree (a pull page
+and the log's head) share one snapshot (``BEGIN DEFERRED`` becomes a read-only REPEATABLE
+READ transaction): since commits happen in cursor order, a snapshot holds a prefix of the
+log. Each process keeps one connection (the storage's lock orders its threads), so the lock
+is never asked for twice by one process.
 
 Text compares by code point (ISO times, months, ids, as in SQLite): every TEXT column is
 ``COLLATE "C"``. Encryption at rest is the database server's (its disk or tablespace);
@@ -231,6 +234,9 @@ class PgConnection:
         if sql == "BEGIN IMMEDIATE":
             self.raw.execute("BEGIN")
             self.raw.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK])
+            return Result(self.raw.cursor())
+        if sql == "BEGIN DEFERRED":  # HubStorage.snapshot: several reads, one snapshot
+            self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             return Result(self.raw.cursor())
         cur = self.raw.cursor()
         cur.execute(translate(sql), list(params))
