@@ -78,7 +78,7 @@ from pathlib import Path
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from bench.bench_sync import FakeTerminal
+from bench.bench_sync import FakeTerminal, _show
 from bench.hubfarm import HAProxy, free_port
 from bench.pgserver import Cluster, NoPostgres
 from core.clock import CST
@@ -553,14 +553,6 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     return 0
-
-
-def _show(name: str, figures: dict, as_json: bool) -> None:
-    if not as_json:
-        print(f"[{name}]")
-        for k, v in figures.items():
-            print(f"  {k}: {v}")
-        sys.stdout.flush()
 
 
 if __name__ == "__main__":
