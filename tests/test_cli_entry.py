@@ -129,7 +129,7 @@ def test_hub_report_reads_as_chinese_text(hub_db):
 
 
 def test_report_text_names_what_waits():
-    from cli.hub_cmds import report_text
+    from cli.hub_review_cmds import report_text
 
     d = {"branch": {"code": "T", "name": "测试村党支部", "township": ""}, "month": "2026-11",
          "generated_at": "2026-11-15T10:00:00.000+08:00",
