@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from core import members
-from core.audit import entry_hash
+from core.audit import GENESIS, entry_hash
 from sync import client as sc
 from sync import protocol
 from sync.hub import admin
@@ -106,10 +106,11 @@ def test_any_changed_field_breaks_the_chain_head(demo_store, change):
     else:
         del v3["rows"][20]
     batch = protocol.parse_push_rows(v3)
-    if change == "prev":  # rows chained from another head: the hub's check of prev refuses
-        assert batch.entries[0]["prev_hash"] == "1" * 64
-    else:
-        assert batch.refusal is not None and batch.refusal.code == "audit_chain_broken"
+    assert batch.refusal is not None and batch.refusal.code == "audit_chain_broken"
+    if change == "prev":  # and rows that claim another head do not follow what the hub holds
+        with pytest.raises(ProtocolError) as e:
+            protocol.check_audit(batch.entries, 0, GENESIS, {}, batch.hashes)
+        assert e.value.code == "audit_chain_broken"
 
 
 @pytest.mark.parametrize("rows, says", [
