@@ -43,10 +43,10 @@ CHUNK = 2000
 
 @dataclass
 class Appended:
-    """Rows a push just appended to the branch log — cursors ``after`` + 1 … ``upto`` —
-    with their payloads already parsed (``sync.protocol.Batch.payloads``), so that
-    :func:`catch_up` need not read them back nor parse them again. Each row carries
-    ``branch, origin, event_id, type, payload, at``."""
+    """Rows a push just appended to the branch log, in this transaction and as its last
+    rows — cursors ``after`` + 1 … ``upto`` — with their payloads already parsed
+    (``sync.protocol.Batch.payloads``), so that :func:`catch_up` need not read them back
+    nor parse them again. Each row carries ``branch, origin, event_id, type, payload, at``."""
 
     after: int
     upto: int
@@ -74,8 +74,7 @@ def catch_up(storage: HubStorage, *, at: str | None = None,
         touched: set[str] = set()  # branches with roster or dues rows read: settle proposals
         cursor = int(storage.meta(CURSOR_KEY) or 0)
         if (appended is not None and cursor == appended.after
-                and appended.upto - appended.after == len(appended.rows)
-                and storage.last_cursor() == appended.upto):
+                and appended.upto - appended.after == len(appended.rows)):
             for row, p in zip(appended.rows, appended.payloads, strict=True):
                 _ingest(storage, row, at, studies, payments, p)
                 _touch(touched, row)

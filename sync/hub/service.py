@@ -153,8 +153,9 @@ def push(storage: HubStorage, caller: Caller, data: dict, now_ms: int) -> dict:
     at = _now_iso(now_ms)
     try:
         with storage.transaction():
-            checked = _check_batch(storage, caller, batch, datetime.fromisoformat(at))
-            return _store_batch(storage, caller, batch, checked, head, at)
+            t = storage.get_terminal(caller.terminal_id)
+            checked = _check_batch(storage, caller, t, batch, datetime.fromisoformat(at))
+            return _store_batch(storage, caller, t, batch, checked, head, at)
     except ProtocolError as e:
         _note_refusal(storage, caller, e, at)
         raise
@@ -225,7 +226,7 @@ def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str
                 if refused is None:
                     caller = Caller(auth.terminal_id, terminal["branch"])
                     try:
-                        checked = _check_batch(storage, caller, batch,
+                        checked = _check_batch(storage, caller, terminal, batch,
                                                datetime.fromisoformat(at))
                     except ProtocolError as e:
                         _note_refusal(storage, caller, e, at)
@@ -233,7 +234,8 @@ def _signed_push(storage: HubStorage, headers, method: str, path_with_query: str
                     else:
                         if page is not None:
                             asked.append((caller, *page))
-                        return _store_batch(storage, caller, batch, checked, head, at)
+                        return _store_batch(storage, caller, terminal, batch, checked, head,
+                                            at)
     except Exception as e:  # the writes failed: everything was rolled back
         with storage.transaction():  # the nonce stays used all the same
             if storage.use_nonce(auth.terminal_id, auth.nonce, auth.time_ms, forget_before):
@@ -266,20 +268,22 @@ def _note_refusal(storage: HubStorage, caller: Caller, e: ProtocolError, at: str
         e.extra.setdefault("audit_seq", t["audit_seq"])
 
 
-def _check_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
+def _check_batch(storage: HubStorage, caller: Caller, t: dict, batch: protocol.Batch,
                  now: datetime) -> tuple[list[dict], list[dict], list[dict]]:
-    """Every push rule against the hub's state; returns the new events, the new audit
-    entries and the new events dated ahead of the hub's clock ``now``. Reads only: a
-    refusal here has written nothing. Call inside a transaction."""
+    """Every push rule against the hub's state (``t``: the caller's terminal row, read in
+    this transaction); returns the new events, the new audit entries and the new events
+    dated ahead of the hub's clock ``now``. Reads only: a refusal here has written
+    nothing. Call inside a transaction."""
     if batch.refusal is not None:
         raise batch.refusal
     events, entries = batch.events, batch.entries
-    t = storage.get_terminal(caller.terminal_id)
     stored_seq, audit_seq = t["stored_seq"], t["audit_seq"]
+    # What the batch overlaps of what the hub holds (a resend): nothing, for a batch that
+    # starts after it (the usual push: two statements saved).
     stored_ids = (storage.event_ids_by_seq(caller.terminal_id, events[0]["seq"], stored_seq)
-                  if events else {})
+                  if events and events[0]["seq"] <= stored_seq else {})
     hashes = (storage.audit_hashes(caller.terminal_id, entries[0]["seq"] - 1, audit_seq)
-              if entries else {})
+              if entries and entries[0]["seq"] - 1 < audit_seq else {})
     new_events = protocol.check_events(events, stored_seq, stored_ids)
     new_entries = protocol.check_audit(entries, audit_seq, t["audit_hash"], hashes,
                                        batch.hashes)
@@ -309,10 +313,11 @@ def _check_receipts(storage: HubStorage, caller: Caller,
                                 f"which the hub holds for entry {others[0]!r}")
 
 
-def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
+def _store_batch(storage: HubStorage, caller: Caller, t: dict, batch: protocol.Batch,
                  checked: tuple[list[dict], list[dict], list[dict]], head: int | None,
                  at: str) -> dict:
-    """Append a checked batch's new part, with the reconciliation it brings; the answer."""
+    """Append a checked batch's new part, with the reconciliation it brings; the answer
+    (``t``: the terminal row :func:`_check_batch` was given)."""
     events, (new_events, new_entries, ahead) = batch.events, checked
     after, upto = storage.store_batch(caller.terminal_id, caller.branch, new_events,
                                       new_entries, at, head)
@@ -325,7 +330,7 @@ def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
                     caller.terminal_id, caller.branch, len(ahead), at,
                     protocol.FUTURE_WINDOW_S, latest)
         storage.note_future_events(caller.terminal_id, len(ahead), latest, at)
-    elif new_events:
+    elif new_events and t["future_events"]:
         storage.clear_future_events(caller.terminal_id)  # its clock is right again
     if new_events:  # flags and proposals commit with the batch, or not at all
         rows = [{"branch": caller.branch, "origin": caller.terminal_id, "seq": e["seq"],
@@ -339,8 +344,10 @@ def _store_batch(storage: HubStorage, caller: Caller, batch: protocol.Batch,
     if skips:
         log.warning("terminal %s (branch %s) could not apply %d pulled events (see `lianxin "
                     "hub events --skipped`)", caller.terminal_id, caller.branch, skips)
-    t = storage.get_terminal(caller.terminal_id)
-    return {"stored_seq": t["stored_seq"], "audit_seq": t["audit_seq"],
+    # The marks store_batch just moved (new events and entries follow the stored ones).
+    stored_seq = new_events[-1]["seq"] if new_events else t["stored_seq"]
+    audit_seq = new_entries[-1]["seq"] if new_entries else t["audit_seq"]
+    return {"stored_seq": stored_seq, "audit_seq": audit_seq,
             "applied": len(new_events), "audit_applied": len(new_entries),
             "duplicates": len(events) - len(new_events), "future_events": len(ahead),
             "skips_recorded": skips}

@@ -8,9 +8,13 @@ place for all hub SQL without one huge file.
 
 from __future__ import annotations
 
+NONCE_SWEEP_MS = 60_000   # how often a hub process forgets nonces older than the window
+
 
 class TerminalQueries:
     """Branches, enrollment codes, terminals and used nonces."""
+
+    nonces_forgotten_ms = 0   # the window's start at this process's latest sweep
 
     # -- branches ----------------------------------------------------------------------
     def insert_branch(self, *, code: str, name: str, township: str, back_pay_limit: int,
@@ -113,9 +117,11 @@ class TerminalQueries:
     # -- replay window -----------------------------------------------------------------
     def use_nonce(self, terminal_id: str, nonce: str, time_ms: int, forget_before_ms: int) -> bool:
         """Record a nonce; False if it was already used. Forgets nonces older than the window
-        (a request that old is refused for its time, so its nonce need not be kept)."""
-        with self.transaction():
+        (a request that old is refused for its time, so its nonce need not be kept), at most
+        once a minute per process: a sweep at every request was a statement of every push."""
+        if forget_before_ms >= self.nonces_forgotten_ms + NONCE_SWEEP_MS:
             self._run("DELETE FROM nonce WHERE time_ms < ?", [forget_before_ms])
-            cur = self._run("INSERT INTO nonce(terminal_id, nonce, time_ms) VALUES (?, ?, ?) "
-                            "ON CONFLICT DO NOTHING", [terminal_id, nonce, time_ms])
-            return cur.rowcount == 1
+            self.nonces_forgotten_ms = forget_before_ms
+        cur = self._run("INSERT INTO nonce(terminal_id, nonce, time_ms) VALUES (?, ?, ?) "
+                        "ON CONFLICT DO NOTHING", [terminal_id, nonce, time_ms])
+        return cur.rowcount == 1
