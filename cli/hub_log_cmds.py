@@ -78,14 +78,16 @@ def hub_events_quarantine(ctx, event_id, reason):
 
 @hub_events.command("release")
 @click.argument("event_id")
+@click.option("--reason", required=True, help="Why (kept on the operators' trail).")
 @click.pass_context
-def hub_events_release(ctx, event_id):
+def hub_events_release(ctx, event_id, reason):
     """Pass a quarantined EVENT_ID on again."""
     from sync.hub import admin
 
     storage = _hub(ctx)
-    row = admin.release_event(storage, event_id, by=cli_actor())
-    _trail(storage, "event.released", f"event:{event_id}", {"branch": row["branch"]})
+    row = admin.release_event(storage, event_id, by=cli_actor(), reason=reason)
+    _trail(storage, "event.released", f"event:{event_id}",
+           {"branch": row["branch"], "reason": reason.strip()})
     click.echo("已解除隔离。")
 
 

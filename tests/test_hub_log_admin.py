@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from core.clock import CST, FixedClock
+from core.errors import InvalidInput
 from core.store import Store
 from sync import client as sc
 from sync.hub import admin
@@ -102,8 +103,12 @@ def test_a_poisoned_event_is_skipped_reported_listed_and_quarantined(hub, sender
     assert _seen(late, poison) is None
     assert late.one("SELECT 1 FROM notice WHERE notice_id = ?", [notice["notice_id"]])
     assert any(e["event_id"] == poison for e in hub.storage.log_for_branch(DEMO))  # on record
-    # Released: passed on again to whoever has not seen it.
-    admin.release_event(hub.storage, poison, by="operator")
+    # Released, with a reason as a quarantine has: passed on again to whoever has not
+    # seen it.
+    with pytest.raises(InvalidInput):
+        admin.release_event(hub.storage, poison, by="operator", reason="  ")
+    assert admin.list_events(hub.storage, DEMO, quarantined=True)[0]["event_id"] == poison
+    admin.release_event(hub.storage, poison, by="operator", reason="已核对")
     newer = _terminal(hub, tmp_path, "newer")
     assert _seen(newer, poison) == "skipped"
     for s in (late, newer):
@@ -134,6 +139,17 @@ def test_hub_check_finds_what_an_old_hub_let_in_and_nothing_honest(hub, sender, 
     late = _terminal(hub, tmp_path, "late")
     assert _seen(late, policy) is None and _seen(late, foreign) is None
     late.close()
+    # A release from the command line names its reason too, and the trail keeps it.
+    release = ["hub", "--db", str(db), "events", "release", policy]
+    r = CliRunner().invoke(cli, release)
+    assert r.exit_code == 2 and "--reason" in r.output
+    r = CliRunner().invoke(cli, [*release, "--reason", "   "])
+    assert r.exit_code != 0 and "请写明为什么解除隔离" in r.output
+    r = CliRunner().invoke(cli, [*release, "--reason", "政策已由服务中心重新发布"])
+    assert r.exit_code == 0 and "已解除隔离" in r.output
+    [last] = hub.storage.list_actions(limit=1)
+    assert (last["action"], json.loads(last["detail"])["reason"]) == \
+        ("event.released", "政策已由服务中心重新发布")
 
 
 def test_no_pin_hash_leaves_the_hub_in_an_event_listing(hub):

@@ -7,7 +7,7 @@ applied it keeps what it did). Terminals report each pulled event they could not
 (``skip_report``, sent at their next sync), so a poisoned event shows here at once.
 
     list_events(storage, branch, *, skipped=False, quarantined=False, limit=100)
-    quarantine(storage, event_id, *, by, reason)        release(storage, event_id, *, by)
+    quarantine(storage, event_id, *, by, reason)        release(storage, event_id, *, by, reason)
     check(storage, branch=None)   events already stored that break today's push rules
                                   (a hub upgraded from an older version may hold some)
 """
@@ -75,8 +75,13 @@ def quarantine(storage: HubStorage, event_id: str, *, by: str, reason: str,
     return storage.log_event(event_id)
 
 
-def release(storage: HubStorage, event_id: str, *, by: str, clock=None) -> dict:
-    """Pass a quarantined event on again (to terminals that have not seen it yet)."""
+def release(storage: HubStorage, event_id: str, *, by: str, reason: str,
+            clock=None) -> dict:
+    """Pass a quarantined event on again (to terminals that have not seen it yet). Like a
+    quarantine it needs a reason (the caller puts it on the operators' trail)."""
+    if not (reason or "").strip() or len(reason.strip()) > MAX_REASON:
+        raise InvalidInput(f"a release needs a reason of 1 to {MAX_REASON} characters",
+                           "请写明为什么解除隔离。")
     at = iso((clock or default_clock()).now())
     with storage.transaction():
         if not storage.release_quarantine(event_id, by, at):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
 
 from ...protocol import ERRORS
 from .. import admin, log_admin, operators
@@ -120,11 +120,8 @@ def release(storage: HubStorage, operator: dict, actor: operators.Actor, event_i
             *, reason: str) -> dict:
     """Pass a quarantined event on again (``log_admin.release``); the reason goes on the
     trail."""
-    reason = (reason or "").strip()
-    if not reason or len(reason) > log_admin.MAX_REASON:
-        raise InvalidInput("a release needs a reason", "请写明为什么解除隔离。")
     branch = _event_branch(storage, operator, event_id)
-    row = log_admin.release(storage, event_id, by=operator["username"])
+    row = log_admin.release(storage, event_id, by=operator["username"], reason=reason)
     operators.record(storage, actor, "event.released", f"event:{event_id}",
-                     {"branch": branch, "reason": reason})
+                     {"branch": branch, "reason": reason.strip()})
     return row
