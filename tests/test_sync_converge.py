@@ -242,4 +242,12 @@ def test_page_of_another_branch_is_refused_and_waiting_events_apply_later(tmp_pa
         "method": "touch", "witness": None, "at": "2026-11-15T10:00:00.000+08:00"})
     replica.apply_page(t, [withdrawn], branch="MINE", cursor_from=4, cursor_to=5)
     assert members.get(t, "M1")["phones"] == []
+    # An event sent twice in one page, and a page sent again, apply once.
+    again = ev(6, "notice.posted", {"notice_id": "n1", "title": "通知", "body": "开会",
+                                    "posted": "2026-11-15T10:00:00.000+08:00"})
+    r = replica.apply_page(t, [again, again], branch="MINE", cursor_from=5, cursor_to=6)
+    assert (r["applied"], r["duplicates"]) == (1, 1)
+    r = replica.apply_page(t, [withdrawn, again], branch="MINE", cursor_from=6, cursor_to=6)
+    assert (r["applied"], r["duplicates"]) == (0, 2)
+    assert t.one("SELECT count(*) AS n FROM notice")["n"] == 1
     t.close()
