@@ -55,6 +55,9 @@ SETTINGS = {s.name: s for s in [
             "Hub server: the largest request line and headers, in bytes."),
     Setting("hub_enroll_per_minute", "LIANXIN_HUB_ENROLL_PER_MINUTE", "10",
             "Hub server: enrollment attempts per source address and minute (0: no limit)."),
+    Setting("hub_pull_line", "LIANXIN_HUB_PULL_LINE", "250",
+            "Hub server: most events in one line of a pull answer (protocol 4); a terminal "
+            "applies each line as it arrives."),
     Setting("hub_console_idle_minutes", "LIANXIN_HUB_CONSOLE_IDLE_MINUTES", "30",
             "Hub console: minutes without a request after which an operator is signed out."),
     Setting("hub_voice_keep_days", "LIANXIN_HUB_VOICE_KEEP_DAYS", "90",

@@ -46,6 +46,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import requests
+import urllib3
 
 from core import config, outbox
 from core.clock import iso
@@ -423,8 +424,10 @@ def pull(store, client: HubClient, *, limit: int | None = None,
          first: tuple[int, dict] | None = None) -> dict:
     """Read the branch log since the applied cursor, page by page, and apply each page to
     the store (``core.replica``: one transaction per page, with the cursor advance and one
-    audit entry; nothing journaled, so nothing of it is pushed back). ``first``: the page
-    a push brought back (:func:`push` ``page``), used if it starts at the cursor."""
+    audit entry; nothing journaled, so nothing of it is pushed back). A v4 hub's answer
+    comes in lines (:func:`_pull_lines`), each applied as a page as soon as it is in.
+    ``first``: the page a push brought back (:func:`push` ``page``), used if it starts at
+    the cursor."""
     from core import replica
 
     branch = store.meta("sync.branch")
@@ -433,36 +436,68 @@ def pull(store, client: HubClient, *, limit: int | None = None,
     totals: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     pages = 0
-    while True:
+    more = True
+    while more:
         if first is not None and first[0] == cursor:
-            data = first[1]
+            answers = iter([first[1]])
+        elif client.hub_protocol >= 4:   # lines of columns, applied as they arrive
+            answers = _pull_lines(client, cursor, limit or protocol.PULL_ROWS)
         else:
             rows = client.hub_protocol >= 3
             params = {"cursor": cursor,
                       "limit": limit or (protocol.PULL_ROWS if rows else protocol.PULL_PAGE)}
             if rows:
                 params["form"] = "rows"
-            data = client.request("GET", "/v1/pull", params=params).json()
+            answers = iter([client.request("GET", "/v1/pull", params=params).json()])
         first = None
-        pages += 1
-        try:
-            events = (protocol.unpack_pull_rows(data["rows"]) if "rows" in data
-                      else data["events"])
-        except (ValueError, KeyError) as e:
-            raise SyncError("bad_answer", f"pull: {e}", "服务中心的回复有误，稍后会再试。") from e
-        result = replica.apply_page(store, events, branch=branch, cursor_from=cursor,
-                                    cursor_to=data["next_cursor"])
-        counts.update(result["by_type"])
-        totals.update({k: result[k] for k in ("applied", "skipped", "duplicates")})
-        totals["waiting"] = result["waiting"]  # a state (events kept waiting), not a count
-        reasons.update(result["skipped_reasons"])
-        cursor = data["next_cursor"]
-        if not data["more"]:
-            break
+        for data in answers:
+            pages += 1
+            try:
+                events = (protocol.unpack_cols(data["cols"]) if "cols" in data
+                          else protocol.unpack_pull_rows(data["rows"]) if "rows" in data
+                          else data["events"])
+            except (ValueError, KeyError) as e:
+                raise SyncError("bad_answer", f"pull: {e}",
+                                "服务中心的回复有误，稍后会再试。") from e
+            result = replica.apply_page(store, events, branch=branch, cursor_from=cursor,
+                                        cursor_to=data["next_cursor"])
+            counts.update(result["by_type"])
+            totals.update({k: result[k] for k in ("applied", "skipped", "duplicates")})
+            totals["waiting"] = result["waiting"]  # a state (events kept waiting), not a count
+            reasons.update(result["skipped_reasons"])
+            cursor, more = data["next_cursor"], data["more"]
     return {"pages": pages, "events": sum(counts.values()), "by_type": dict(counts),
             "cursor": cursor, **{k: totals[k] for k in ("applied", "skipped", "waiting",
                                                          "duplicates")},
             "skipped_reasons": dict(reasons)}
+
+
+def _pull_lines(client: HubClient, cursor: int, limit: int):
+    """A v4 pull answer's lines (``sync.protocol_cols``), each yielded as soon as it has
+    arrived whole, while the rest is still on its way. A cut or a damaged answer raises
+    :class:`SyncError` after the lines before it (which the caller has applied)."""
+    response = client.request("GET", "/v1/pull", stream=True,
+                              params={"cursor": cursor, "limit": limit, "form": "cols"})
+    # No raw stream: an answer held whole (sync.hub.inprocess, the demo's hub).
+    held = response.raw is None
+    try:
+        yield from protocol.read_lines([response.content] if held else _arriving(response.raw),
+                                       response.headers.get("Content-Encoding"),
+                                       protocol.MAX_BODY)
+    except ValueError as e:
+        raise SyncError("bad_answer", f"pull: {e}", "服务中心的回复有误，稍后会再试。") from e
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
+        raise SyncError("network", f"GET /v1/pull: {e}", "连不上服务中心，稍后会再试。") from e
+    finally:
+        client.bytes_received += len(response.content) if held else response.raw.tell()
+        response.close()
+
+
+def _arriving(raw: urllib3.response.HTTPResponse):
+    """The body's bytes as they come off the socket, undecoded (``read1``: whatever has
+    arrived; ``read(n)`` would wait for n bytes, that is, for most of a small answer)."""
+    while chunk := raw.read1(64 * 1024, decode_content=False):
+        yield chunk
 
 
 def fetch_media(store, client: HubClient) -> dict:
@@ -551,7 +586,11 @@ def sync_once(store, *, session: requests.Session | None = None) -> dict:
     started = time.monotonic()
     client = open_client(store, session=session)
     try:
-        pushed = push(store, client, with_pull=True)
+        # The push brings the first pull page back (one round trip a night), but for a
+        # terminal that has pulled nothing yet from a v4 hub: the branch's whole log is
+        # ahead of it, and lines of columns move it sooner than rows in one answer.
+        new = client.hub_protocol >= 4 and not int(store.meta("sync.pull_cursor", "0") or 0)
+        pushed = push(store, client, with_pull=not new)
         pulled = pull(store, client, first=pushed["page"])
         skips = report_skips(store, client)
         # After the push that announced them; after the pull, so that a recording too big

@@ -64,6 +64,7 @@ from .protocol_batch import (
     parse_json_object,
     parse_push,
 )
+from .protocol_cols import PULL_LINE, pull_lines, read_lines, unpack_cols
 from .protocol_errors import ERRORS, ProtocolError
 from .protocol_wire import (
     PULL_PAGE,
@@ -79,7 +80,7 @@ from .protocol_wire import (
     xz_decompress,
 )
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4             # 4: pull pages as columns, in lines (sync.protocol_cols)
 MIN_PROTOCOL = 2                  # the oldest terminal protocol this hub serves
 H_PROTOCOL = "X-Lianxin-Protocol"  # the terminal's protocol version, on every request
 # The terminal's software release, on every request: shown to operators (the console's
@@ -94,13 +95,14 @@ __all__ = [
     "AUDIT_FIELDS", "ERRORS", "EVENT_FIELDS", "FUTURE_WINDOW_S", "H_HUB_TIME", "H_LOCAL_TIME", "H_NONCE",
     "H_PROTOCOL", "H_SIGNATURE", "H_SOFTWARE", "H_TERMINAL", "H_TIME", "MAX_BODY",
     "MAX_VOICE_BYTES", "MIN_PROTOCOL", "MAX_SEQ", "MAX_SKIPS", "MAX_SKIP_REASON",
-    "PROTOCOL_VERSION", "PULL_PAGE", "PULL_ROWS",
+    "PROTOCOL_VERSION", "PULL_LINE", "PULL_PAGE", "PULL_ROWS",
     "PUSH_BATCH", "PUSH_ROWS", "TIME_WINDOW_MS", "XZ_ANSWER_FROM", "AuthHeaders", "Batch", "ProtocolError", "canonical_json",
     "check_audit", "check_authority", "check_branch_events", "check_events", "check_pairing",
     "check_payloads", "check_time", "check_times", "check_version", "compress",
     "event_of_entry", "load_private_key", "load_public_key", "new_private_key",
     "parse_auth_headers", "parse_batch", "parse_json_object", "parse_push", "parse_push_rows",
-    "private_key_pem", "public_key_b64", "pull_request", "pull_rows", "push_rows", "unpack_pull_rows",
+    "private_key_pem", "public_key_b64", "pull_lines", "pull_request", "pull_rows", "push_rows", "read_lines",
+    "unpack_cols", "unpack_pull_rows",
     "xz_decompress", "sign", "signing_string", "valid_terminal_id", "verify", "wall_ms",
 ]
 

@@ -228,14 +228,25 @@ def unpack_pull_rows(rows) -> list[dict]:
 
 # -- compression -----------------------------------------------------------------------
 
-def compress(body: bytes, accept: str, *, xz_from: int = XZ_FROM) -> tuple[bytes, str | None]:
-    """``body`` compressed for a peer that accepts ``accept`` (an Accept-Encoding value):
-    xz from ``xz_from`` bytes if accepted, else gzip from GZIP_FROM; returns (bytes,
-    encoding or None)."""
+def encoding_for(size: int, accept: str, *, xz_from: int = XZ_FROM) -> str | None:
+    """How :func:`compress` sends ``size`` bytes to a peer that accepts ``accept`` (an
+    Accept-Encoding value): xz from ``xz_from`` bytes if accepted, else gzip from
+    GZIP_FROM, else as they are (None)."""
     tokens = {t.split(";")[0].strip().lower() for t in accept.split(",")}
-    if len(body) >= xz_from and "xz" in tokens:
+    if size >= xz_from and "xz" in tokens:
+        return "xz"
+    if size >= GZIP_FROM and "gzip" in tokens:
+        return "gzip"
+    return None
+
+
+def compress(body: bytes, accept: str, *, xz_from: int = XZ_FROM) -> tuple[bytes, str | None]:
+    """``body`` compressed for a peer that accepts ``accept`` (:func:`encoding_for`);
+    returns (bytes, encoding or None)."""
+    encoding = encoding_for(len(body), accept, xz_from=xz_from)
+    if encoding == "xz":
         return lzma.compress(body, preset=6), "xz"
-    if len(body) >= GZIP_FROM and "gzip" in tokens:
+    if encoding == "gzip":
         return gzip.compress(body, compresslevel=6), "gzip"
     return body, None
 

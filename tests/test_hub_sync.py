@@ -340,7 +340,8 @@ def test_a_v1_terminal_is_told_to_upgrade(hub, demo_store):
     gets 426 with plain Chinese to show staff, on every endpoint, before anything is read;
     /v1/info and /health stay open and say which protocol the hub speaks."""
     client = _enroll(hub, demo_store)
-    assert requests.get(hub.url + "/v1/info", timeout=10).json()["protocol"] == 3
+    assert requests.get(hub.url + "/v1/info", timeout=10).json()["protocol"] == \
+        protocol.PROTOCOL_VERSION
     for method, path in (("POST", "/v1/enroll"), ("POST", "/v1/push"), ("GET", "/v1/pull"),
                          ("GET", "/v1/media/" + "0" * 64)):
         for old in ({}, {protocol.H_PROTOCOL: "1"}, {protocol.H_PROTOCOL: "x" * 5000}):
@@ -351,7 +352,7 @@ def test_a_v1_terminal_is_told_to_upgrade(hub, demo_store):
                                  headers={**headers, **old})
             assert (r.status_code, _code(r)) == (426, "upgrade_required"), (path, old)
             assert "请升级终端软件" in r.json()["error"]["message_zh"]
-            assert r.json()["error"]["hub_protocol"] == 3
+            assert r.json()["error"]["hub_protocol"] == protocol.PROTOCOL_VERSION
     assert hub.storage.get_terminal(demo_store.terminal_id)["stored_seq"] == 0
 
 

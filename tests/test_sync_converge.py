@@ -106,8 +106,11 @@ def test_two_terminals_of_a_branch_converge_and_a_third_branch_stays_apart(hub, 
     assert len(study.lessons(b)) == 9
     assert b.one("SELECT count(*) AS n FROM notice")["n"] >= 4
     assert b.one("SELECT count(*) AS n FROM journal")["n"] == 0  # nothing to push back
-    applied = b.all("SELECT detail FROM audit WHERE action = 'sync.applied'")
-    assert len(applied) == 1 and json.loads(applied[0]["detail"])["applied"] > 100
+    # One audit entry a page (a line of the hub's answer), their cursors end to end.
+    applied = [json.loads(r["detail"]) for r in
+               b.all("SELECT detail FROM audit WHERE action = 'sync.applied' ORDER BY seq")]
+    assert sum(a["applied"] for a in applied) > 100 and applied[0]["cursor_from"] == 0
+    assert [a["cursor_from"] for a in applied[1:]] == [a["cursor_to"] for a in applied[:-1]]
 
     # A third terminal, another branch, with a member and a payment of its own.
     c = _new_terminal(tmp_path, "terminal-c")

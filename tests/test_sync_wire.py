@@ -181,13 +181,14 @@ def _signed(client: sc.HubClient, body: dict, encoding: str = "xz") -> requests.
 
 def test_a_tampered_v3_push_is_refused_and_noted(hub, demo_store):
     sc.enroll(demo_store.path, hub.url, admin.issue_enroll_code(hub.storage, DEMO)["code"])
-    assert demo_store.meta("sync.hub_protocol") == "3"  # the enrollment answer said so
+    # The enrollment answer said which protocol the hub speaks.
+    assert demo_store.meta("sync.hub_protocol") == str(protocol.PROTOCOL_VERSION)
     client = sc.open_client(demo_store)
     v3 = _v3(_v2(demo_store, 50))
     v3["rows"][30][2] = "staff:S99"
     r = _signed(client, v3)
     assert (r.status_code, r.json()["error"]["code"]) == (409, "audit_chain_broken")
-    assert r.headers[protocol.H_PROTOCOL] == "3"
+    assert r.headers[protocol.H_PROTOCOL] == str(protocol.PROTOCOL_VERSION)
     t = hub.storage.get_terminal(demo_store.terminal_id)
     assert (t["stored_seq"], t["audit_seq"]) == (0, 0)
     [row] = admin.list_terminals(hub.storage)
@@ -212,19 +213,25 @@ def test_a_terminal_sends_v3_once_the_hub_says_so(hub, demo_store):
     real = client._send
 
     def spy(method, path, params, raw, hdrs, signed, stream):
-        sent.append((path, dict(params or {}), hdrs.get("Content-Encoding")))
+        sent.append((path, dict(params or {}), hdrs.get("Content-Encoding"), raw))
         return real(method, path, params, raw, hdrs, signed, stream)
 
     client._send = spy
     sc.push(demo_store, client, batch=100)
-    # The first batch goes as v2 objects; the hub's answer says 3, so the rest go as rows.
-    assert client.hub_protocol == 3 and len(sent) >= 2
+    # The first batch goes as v2 objects; the hub's answer says which version it speaks,
+    # so the rest go as rows.
+    assert client.hub_protocol == protocol.PROTOCOL_VERSION and len(sent) >= 2
     assert sent[0][2] == "gzip" and sent[1][2] in ("gzip", "xz")
+    first = json.loads(gzip.decompress(sent[0][3]))
+    second = json.loads(gzip.decompress(sent[1][3]) if sent[1][2] == "gzip"
+                        else lzma.decompress(sent[1][3]))
+    assert "events" in first and "rows" not in first
+    assert "rows" in second and "events" not in second
     t = hub.storage.get_terminal(demo_store.terminal_id)
     assert t["stored_seq"] == sc.outbox.head_seq(demo_store)
     assert t["audit_seq"] == demo_store.one("SELECT max(seq) AS s FROM audit")["s"]
     sc.pull(demo_store, client)
-    assert sent[-1][1].get("form") == "rows"
+    assert sent[-1][1].get("form") == "cols"
 
 
 def test_a_nightly_sync_is_one_round_trip(hub, demo_store):

@@ -20,7 +20,7 @@ import math
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -96,6 +96,16 @@ def _answer(data, accept: str, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+def _answer_lines(answer: tuple[str | None, Iterator[bytes]]) -> Response:
+    """Lines of JSON (a v4 pull, ``service.pull_lines``); an xz answer is sent as it is
+    made (StreamingResponse runs the generator in worker threads)."""
+    encoding, chunks = answer
+    headers = {"Content-Encoding": encoding} if encoding else {}
+    if encoding == "xz":
+        return StreamingResponse(chunks, media_type="application/x-ndjson", headers=headers)
+    return Response(b"".join(chunks), media_type="application/x-ndjson", headers=headers)
+
+
 async def _answered(request: Request, fn, *args, **kw) -> Response:
     """``fn(*args, **kw)``'s result as a JSON answer, worked out and encoded in one hop to
     a worker thread."""
@@ -165,10 +175,12 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
                enroll_per_minute: int = ENROLL_PER_MINUTE,
                console_logins_per_minute: int = CONSOLE_LOGINS_PER_MINUTE,
                console_idle_s: float = 30 * 60,
+               pull_line: int = protocol.PULL_LINE,
                monotonic: Callable[[], float] = time.monotonic) -> FastAPI:
     """The hub app over an open :class:`HubStorage`; ``now_ms`` is the hub's protocol clock
     (default: the wall clock, :func:`sync.protocol.wall_ms`); ``enroll_per_minute`` bounds
-    enrollment attempts per source address (0: no bound), timed by ``monotonic``."""
+    enrollment attempts per source address (0: no bound), timed by ``monotonic``;
+    ``pull_line``: events in one line of a v4 pull answer."""
     clock = now_ms or protocol.wall_ms
     enroll_attempts = _Attempts(enroll_per_minute, 60.0, monotonic)
     app = FastAPI(title="Lianxin hub", version=f"protocol {protocol.PROTOCOL_VERSION}",
@@ -241,13 +253,17 @@ def create_app(storage: HubStorage, *, now_ms: Callable[[], int] | None = None,
     @app.get("/v1/pull")
     async def pull(request: Request, cursor: int = Query(0, ge=0, lt=protocol.MAX_SEQ),
                    limit: int | None = Query(None, ge=1, le=protocol.PULL_ROWS),
-                   form: str = Query("objects", pattern="^(objects|rows)$")):
+                   form: str = Query("objects", pattern="^(objects|rows|cols)$")):
         protocol.check_version(request.headers)
         _, caller = await _signed(request)
-        most = protocol.PULL_ROWS if form == "rows" else protocol.PULL_PAGE
+        most = protocol.PULL_PAGE if form == "objects" else protocol.PULL_ROWS
         if limit is not None and limit > most:
             raise ProtocolError("bad_request", f"limit must be 1 to {most} for form={form}")
         limit = limit or most
+        if form == "cols":
+            accept = request.headers.get("accept-encoding", "")
+            return _answer_lines(await run_in_threadpool(
+                service.pull_lines, storage, caller, cursor, limit, accept, pull_line))
         return await _answered(request, service.pull, storage, caller, cursor, limit,
                                rows=form == "rows")
 

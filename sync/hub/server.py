@@ -29,6 +29,7 @@ class Limits:
     max_connections: int = 200     # open connections; a request beyond gets 503
     max_header_bytes: int = 16384  # request line + headers
     enroll_per_minute: int = 10    # enrollment attempts per source address
+    pull_line: int = 250           # events in one line of a v4 pull answer
     console_idle_minutes: float = 30.0   # the console signs an idle operator out
 
     @classmethod
@@ -49,6 +50,7 @@ class Limits:
                    max_connections=number("hub_max_connections"),
                    max_header_bytes=number("hub_max_header_bytes"),
                    enroll_per_minute=number("hub_enroll_per_minute"),
+                   pull_line=number("hub_pull_line"),
                    console_idle_minutes=number("hub_console_idle_minutes", float))
 
 
@@ -120,7 +122,8 @@ def serve(db_path, host: str, port: int, *, certfile: str | None = None,
     refresher.start()
     try:
         app = create_app(storage, enroll_per_minute=limits.enroll_per_minute,
-                         console_idle_s=limits.console_idle_minutes * 60)
+                         console_idle_s=limits.console_idle_minutes * 60,
+                         pull_line=limits.pull_line)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
                     ssl_certfile=certfile, ssl_keyfile=keyfile, server_header=False,
                     timeout_graceful_shutdown=5,

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.clock import iso
 
-from .. import protocol
+from .. import protocol, protocol_cols
 from ..protocol import ProtocolError
 from . import conflicts
 from .storage import HubStorage, IntegrityError
@@ -362,6 +362,16 @@ def pull(storage: HubStorage, caller: Caller, cursor: int, limit: int, *,
     if rows:
         return {"rows": protocol.pull_rows(page), "next_cursor": next_cursor, "more": more}
     return {"events": page, "next_cursor": next_cursor, "more": more}
+
+
+def pull_lines(storage: HubStorage, caller: Caller, cursor: int, limit: int, accept: str,
+               line: int = protocol.PULL_LINE) -> tuple[str | None, Iterator[bytes]]:
+    """:func:`pull` in v4's form: the page as lines of columns of at most ``line`` events,
+    compressed as ``accept`` allows: (encoding, the body's chunks, made as they are sent;
+    ``sync.protocol_cols.answer``)."""
+    page, next_cursor, more = storage.log_page(caller.branch, cursor, limit,
+                                               skip_origin=caller.terminal_id)
+    return protocol_cols.answer(page, next_cursor, more, accept, line)
 
 
 def media(storage: HubStorage, caller: Caller, sha256: str) -> dict:
