@@ -2,8 +2,8 @@
 
 A v3 page of rows (``protocol_wire.pull_rows``) repeats every payload's keys, and a
 terminal applies it only once the whole answer is in. A v4 answer
-(``GET /v1/pull?form=cols``) is lines of JSON (``application/x-ndjson``, compressed as one
-stream), each line a page of at most :data:`PULL_LINE` events::
+(``GET /v1/pull?form=cols``) is lines of JSON (``application/x-ndjson``, compressed as
+:func:`answer` says), each line a page of at most :data:`PULL_LINE` events::
 
     {"cols": {"cursor": [d, ...], "origin": [...], "event_id": [...], "type": [...],
               "at": [...], "shape": [k or -1, ...], "shapes": [[keys, columns], ...],
@@ -32,9 +32,9 @@ import zlib
 from collections.abc import Iterable, Iterator
 
 from .protocol_batch import canonical_json
-from .protocol_wire import XZ_ANSWER_FROM, compress, encoding_for
+from .protocol_wire import XZ_ANSWER_FROM, compress, encoding_for, xz_decoder
 
-PULL_LINE = 250           # most events in one line of a v4 pull answer (see pull_lines)
+PULL_LINE = 250           # most events in one line of a v4 pull answer (see answer)
 MAX_LINE = 8 * 1024 * 1024   # a longer line is not a page this hub would send
 _COLUMNS = ("cursor", "origin", "event_id", "type", "at")
 
@@ -198,7 +198,7 @@ def read_lines(chunks: Iterable[bytes], encoding: str | None, limit: int) -> Ite
     no line at all."""
     encoding = (encoding or "").lower()
     if encoding == "xz":
-        decoder = _xz()
+        decoder = xz_decoder()
     elif encoding == "gzip":
         decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
     elif encoding in ("", "identity"):
@@ -212,7 +212,7 @@ def read_lines(chunks: Iterable[bytes], encoding: str | None, limit: int) -> Ite
             data = chunk if decoder is None else b""
             while decoder is not None and chunk:
                 if encoding == "xz" and decoder.eof:
-                    decoder = _xz()   # the answer's next xz stream (answer_chunks)
+                    decoder = xz_decoder()   # the answer's next xz stream (answer)
                 # At most one byte past the limit: a small bomb stops here, not in memory.
                 data += decoder.decompress(chunk, max(1, limit - total - len(data) + 1))
                 chunk = decoder.unused_data if encoding == "xz" and decoder.eof else b""
@@ -237,10 +237,6 @@ def read_lines(chunks: Iterable[bytes], encoding: str | None, limit: int) -> Ite
         raise ValueError("the answer's last line is cut")
     if not lines:
         raise ValueError("an answer without a line")
-
-
-def _xz() -> lzma.LZMADecompressor:
-    return lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=64 * 1024 * 1024)
 
 
 def _line(raw: bytes) -> dict:

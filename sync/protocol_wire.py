@@ -251,10 +251,15 @@ def compress(body: bytes, accept: str, *, xz_from: int = XZ_FROM) -> tuple[bytes
     return body, None
 
 
+def xz_decoder() -> lzma.LZMADecompressor:
+    """An xz decoder that refuses a stream needing more than 64 MiB to decode."""
+    return lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=_XZ_MEMLIMIT)
+
+
 def xz_decompress(raw: bytes, limit: int) -> bytes:
     """An xz stream's content, refused (``body_too_large``, ``bad_encoding``) past
     ``limit`` bytes, past a 64 MiB decoder, or if truncated or damaged."""
-    d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=_XZ_MEMLIMIT)
+    d = xz_decoder()
     try:
         body = d.decompress(raw, limit + 1)
     except lzma.LZMAError as e:
