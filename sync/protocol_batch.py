@@ -99,7 +99,8 @@ class Batch:
     checks after it need, computed here (outside the hub's write lock, and only once):
     ``payloads`` — each event's payload, parsed; ``named`` — the (event id, payload
     SHA-256) each entry's detail names (``core.audit.event_of_entry``); ``hashes`` — each
-    entry's hash as recomputed from its fields."""
+    entry's hash as recomputed from its fields; ``digests`` — the SHA-256 of the payload of
+    each event by seq, where the reading computed it."""
 
     events: list[dict]
     entries: list[dict]
@@ -110,6 +111,7 @@ class Batch:
     # A refusal found while reading that the hub notes like a rule's (a v3 body whose rows
     # do not hash to the chain head it gives: sync.protocol_wire).
     refusal: ProtocolError | None = None
+    digests: dict[int, str] = field(default_factory=dict)
 
 
 def parse_batch(data: dict) -> tuple[list[dict], list[dict]]:
@@ -290,10 +292,14 @@ def check_audit(entries: list[dict], audit_seq: int, audit_hash: str,
 
 def check_pairing(events: list[dict], entries: list[dict], new_events: list[dict],
                   new_entries: list[dict],
-                  named: list[tuple[str | None, str | None]] | None = None) -> None:
+                  named: list[tuple[str | None, str | None]] | None = None,
+                  digests: Mapping[int, str] | None = None) -> None:
     """Each new event travels with its audit entry (whose SHA-256 covers the payload), and
     each new audit entry that names an event travels with that event. ``named``
-    (``Batch.named``) holds what each of ``entries`` names, if already parsed."""
+    (``Batch.named``) holds what each of ``entries`` names, if already parsed; ``digests``
+    (``Batch.digests``) payload SHA-256s by event seq (unique: check_events ran), where
+    already computed."""
+    digests = digests or {}
     if named is None:
         named = [event_of_entry(en["detail"]) for en in entries]
     by_event, by_entry = {}, {}
@@ -306,7 +312,8 @@ def check_pairing(events: list[dict], entries: list[dict], new_events: list[dict
         if found is None:
             raise ProtocolError("journal_mismatch", f"event {ev['seq']} has no audit entry "
                                 "in the batch")
-        if found[0]["action"] != ev["type"] or found[1] != digest(ev["payload"]):
+        sha = digests.get(ev["seq"]) or digest(ev["payload"])
+        if found[0]["action"] != ev["type"] or found[1] != sha:
             raise ProtocolError("journal_mismatch", f"event {ev['seq']} differs from what its "
                                 f"audit entry {found[0]['seq']} recorded")
     ids = {ev["event_id"] for ev in events}

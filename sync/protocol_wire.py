@@ -125,6 +125,49 @@ def _int_seq(value, where: str, key: str) -> int:
     return value
 
 
+def _plain_row(row) -> bool:
+    """A v3 row whose every field has the right type and size (what :func:`_checked_row`
+    accepts, without naming what is wrong; a row near the size limits takes that path)."""
+    if type(row) is not list or len(row) != 7:
+        return False
+    seq, at, actor, subject, action, detail, ev = row
+    if not (type(seq) is int and 1 <= seq < MAX_SEQ and type(actor) is str
+            and type(subject) is str and (at is None or type(at) is str)
+            and (action is None or type(action) is str)
+            and (detail is None or type(detail) is str)
+            and len(actor) + len(subject) + len(at or "") + len(action or "")
+            + len(detail or "") <= _MAX_TEXT):
+        return False
+    if ev is None:
+        return True
+    if type(ev) is not list or len(ev) != 5:
+        return False
+    event_seq, event_id, type_, payload, event_at = ev
+    return (type(event_seq) is int and 1 <= event_seq < MAX_SEQ and type(event_id) is str
+            and type(type_) is str and type(payload) is str and type(event_at) is str
+            and event_id != "" and type_ != "" and event_at != ""
+            and len(event_id) + len(type_) + len(payload) + len(event_at) <= _MAX_TEXT)
+
+
+def _checked_row(row, where: str) -> tuple:
+    """A row's fields, checked one by one; refuses (``bad_batch``) naming the first bad one."""
+    if type(row) is not list or len(row) != 7:
+        raise _bad(where, "a row is a list of 7 items")
+    seq = _int_seq(row[0], where, "audit_seq")
+    at = _str(row[1], where, "at", nullable=True)
+    actor, subject = _str(row[2], where, "actor"), _str(row[3], where, "subject")
+    action = _str(row[4], where, "action", nullable=True)
+    detail = _str(row[5], where, "detail", nullable=True)
+    ev = row[6]
+    if ev is not None:
+        if type(ev) is not list or len(ev) != 5:
+            raise _bad(where, "an event is a list of 5 items")
+        ev = [_int_seq(ev[0], where, "event seq"), _str(ev[1], where, "event_id", empty=False),
+              _str(ev[2], where, "type", empty=False), _str(ev[3], where, "payload"),
+              _str(ev[4], where, "event at", empty=False)]
+    return seq, at, actor, subject, action, detail, ev
+
+
 def parse_push_rows(data: dict) -> Batch:
     """A v3 push body as the :class:`Batch` a v2 body would have given, its entries rebuilt
     and chained from ``prev``. Rows that do not hash to ``hash`` give a Batch whose
@@ -137,36 +180,28 @@ def parse_push_rows(data: dict) -> Batch:
                      and type(last) is str and _HEX64.fullmatch(last)):
         raise ProtocolError("bad_batch", "prev and hash must be SHA-256s in hex")
     events, entries, payloads, named, hashes = [], [], [], [], []
+    digests: dict[int, str] = {}
     running = prev
     for i, row in enumerate(rows):
-        where = f"row {i}"
-        if type(row) is not list or len(row) != 7:
-            raise _bad(where, "a row is a list of 7 items")
-        seq = _int_seq(row[0], where, "audit_seq")
-        at = _str(row[1], where, "at", nullable=True)
-        actor, subject = _str(row[2], where, "actor"), _str(row[3], where, "subject")
-        action = _str(row[4], where, "action", nullable=True)
-        detail = _str(row[5], where, "detail", nullable=True)
-        ev = row[6]
+        if _plain_row(row):  # the usual row, checked in one expression
+            seq, at, actor, subject, action, detail, ev = row
+        else:  # field by field: the refusal names the first bad one
+            seq, at, actor, subject, action, detail, ev = _checked_row(row, f"row {i}")
         if ev is None:
             if at is None or action is None or detail is None:
-                raise _bad(where, "a row without an event gives its at, action and detail")
+                raise _bad(f"row {i}", "a row without an event gives its at, action and "
+                           "detail")
             m = _EVENT_DETAIL.fullmatch(detail)
             named.append(m.groups() if m else event_of_entry(detail))
         else:
-            if type(ev) is not list or len(ev) != 5:
-                raise _bad(where, "an event is a list of 5 items")
-            event = {"seq": _int_seq(ev[0], where, "event seq"),
-                     "event_id": _str(ev[1], where, "event_id", empty=False),
-                     "type": _str(ev[2], where, "type", empty=False),
-                     "payload": _str(ev[3], where, "payload"),
-                     "at": _str(ev[4], where, "event at", empty=False)}
+            event = {"seq": ev[0], "event_id": ev[1], "type": ev[2], "payload": ev[3],
+                     "at": ev[4]}
             try:
                 payloads.append(_loads(event["payload"]))
             except (ValueError, RecursionError) as err:
-                raise _bad(where, "payload is not JSON text") from err
+                raise _bad(f"row {i}", "payload is not JSON text") from err
             events.append(event)
-            sha = digest(event["payload"])
+            sha = digests[event["seq"]] = digest(event["payload"])
             at = event["at"] if at is None else at
             action = event["type"] if action is None else action
             if detail is None:
@@ -183,7 +218,8 @@ def parse_push_rows(data: dict) -> Batch:
     if any(a["seq"] > b["seq"] for a, b in zip(events, events[1:], strict=False)):
         order = sorted(range(len(events)), key=lambda k: events[k]["seq"])
         events, payloads = [events[k] for k in order], [payloads[k] for k in order]
-    batch = Batch(events, entries, payloads, named, hashes, _parse_skips(data))
+    batch = Batch(events, entries, payloads, named, hashes, _parse_skips(data),
+                  digests=digests)
     if rows and running != last:
         batch.refusal = ProtocolError(
             "audit_chain_broken", f"the rows do not hash to the chain head the terminal "

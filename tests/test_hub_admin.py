@@ -40,7 +40,8 @@ def test_database_settings_and_append_only_log(hub, tmp_path):
                                              ("m005_operators",),
                                              ("m006_operator_sessions",),
                                              ("m007_voice_messages",),
-                                             ("m008_terminal_software",)]
+                                             ("m008_terminal_software",),
+                                             ("m009_audit_segments",)]
     hub_id = hub.meta("hub_id")
     assert len(hub_id) == 36
     hub.close()

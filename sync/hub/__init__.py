@@ -5,6 +5,7 @@
     storage_schema.py     the tables (migrations) and pragmas
     storage_terminals.py  branches, enrollment codes, terminals, the replay window
     storage_log.py        pushes appended, the branch log paged for pulls, media
+    audit_segments.py     each terminal's audit chain, a packed segment per push
     storage_reconcile.py  derived tables (conflicts) and report queries
     storage_roster.py     roster and staff queries
     storage_operators.py  operator accounts and their action trail

@@ -287,7 +287,8 @@ def _check_batch(storage: HubStorage, caller: Caller, t: dict, batch: protocol.B
     new_events = protocol.check_events(events, stored_seq, stored_ids)
     new_entries = protocol.check_audit(entries, audit_seq, t["audit_hash"], hashes,
                                        batch.hashes)
-    protocol.check_pairing(events, entries, new_events, new_entries, batch.named)
+    protocol.check_pairing(events, entries, new_events, new_entries, batch.named,
+                           batch.digests)
     protocol.check_branch_events(new_events, caller.branch)
     protocol.check_authority(new_events, t["enrolled_seq"])
     ahead = protocol.check_times(new_events, now)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from core.events import PROPOSAL_TYPES, SHARED_TYPES
 
+from . import audit_segments
+
 __all__ = ["PROPOSAL_TYPES", "SHARED_TYPES", "LogQueries"]
 
 
@@ -27,9 +29,9 @@ class LogQueries:
         return {r["seq"]: r["event_id"] for r in rows}
 
     def audit_hashes(self, terminal_id: str, lo: int, hi: int) -> dict[int, str]:
-        rows = self._all("SELECT seq, hash FROM terminal_audit WHERE terminal_id = ? "
-                         "AND seq BETWEEN ? AND ?", [terminal_id, lo, hi])
-        return {r["seq"]: r["hash"] for r in rows}
+        """The hashes of the terminal's entries ``lo``..``hi`` the hub holds (a resend)."""
+        return {e["seq"]: e["hash"] for e in self._audit_entries(terminal_id, lo, hi)
+                if lo <= e["seq"] <= hi}
 
     def event_id_exists(self, event_ids: list[str]) -> bool:
         for i in range(0, len(event_ids), 500):
@@ -47,11 +49,13 @@ class LogQueries:
         cursor before and after the append (the events took the cursors in between)."""
         with self._lock:
             before = self.last_cursor()
-            self.conn.executemany(
-                "INSERT INTO terminal_audit(terminal_id, seq, at, actor, action, subject, "
-                "detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(terminal_id, e["seq"], e["at"], e["actor"], e["action"], e["subject"],
-                  e["detail"], e["prev_hash"], e["hash"]) for e in entries])
+            if entries:  # consecutive and verified: one segment (sync.hub.audit_segments)
+                self.conn.execute(
+                    "INSERT INTO audit_segment(terminal_id, first_seq, last_seq, prev_hash, "
+                    "hash, body) VALUES (?, ?, ?, ?, ?, ?)",
+                    [terminal_id, entries[0]["seq"], entries[-1]["seq"],
+                     entries[0]["prev_hash"], entries[-1]["hash"],
+                     audit_segments.pack(entries, events)])
             self.conn.executemany(
                 "INSERT INTO branch_log(branch, origin, seq, event_id, type, payload, at, "
                 "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -195,8 +199,36 @@ class LogQueries:
         return out
 
     def audit_chain(self, terminal_id: str) -> list[dict]:
-        return self._all("SELECT seq, at, actor, action, subject, detail, prev_hash, hash "
-                         "FROM terminal_audit WHERE terminal_id = ? ORDER BY seq", [terminal_id])
+        """The terminal's audit chain as the hub verified it, every hash recomputed
+        (``audit_segments.SegmentDamaged`` if what is stored no longer hashes so)."""
+        return self._audit_entries(terminal_id, 1, None)
+
+    def _audit_entries(self, terminal_id: str, lo: int, hi: int | None) -> list[dict]:
+        """The entries of the segments that hold seq ``lo``..``hi`` (None: the last), in
+        order, each segment checked to start where the one before it ends."""
+        with self.snapshot():
+            segments = self._all(
+                "SELECT first_seq, last_seq, prev_hash, hash, body FROM audit_segment "
+                "WHERE terminal_id = ? AND last_seq >= ? AND first_seq <= ? "
+                "ORDER BY first_seq", [terminal_id, lo, hi if hi is not None else 2 ** 62])
+            out: list[dict] = []
+            for seg in segments:
+                if out and seg["prev_hash"] != out[-1]["hash"]:
+                    raise audit_segments.SegmentDamaged(
+                        f"audit segment {seg['first_seq']}-{seg['last_seq']} of terminal "
+                        f"{terminal_id} does not follow the one before it")
+                out += audit_segments.unpack(
+                    seg, lambda seqs: self._events_by_seq(terminal_id, seqs))
+        return out
+
+    def _events_by_seq(self, terminal_id: str, seqs: list[int]
+                       ) -> dict[int, tuple[str, str, str]]:
+        """(event id, at, type) of the terminal's events of ``seqs`` (a run of them)."""
+        if not seqs:
+            return {}
+        return {r["seq"]: (r["event_id"], r["at"], r["type"]) for r in self._all(
+            "SELECT seq, event_id, at, type FROM branch_log WHERE origin = ? "
+            "AND seq BETWEEN ? AND ?", [terminal_id, min(seqs), max(seqs)])}
 
     # -- media -------------------------------------------------------------------------
     def add_media(self, sha256: str, size: int, path: str, branch: str, at: str) -> None:

@@ -4,7 +4,7 @@ Part of :mod:`sync.hub.storage` (which opens the database and applies these). SQ
 encrypted at rest like a terminal (its key file beside it; see :mod:`sync.hub.storage`),
 WAL mode with ``synchronous=FULL`` so a committed batch survives a power cut.
 
-Migration set ``hub`` (the record; ``branch_log`` and ``terminal_audit`` are append-only):
+Migration set ``hub`` (the record; ``branch_log`` and ``audit_segment`` are append-only):
 
     meta            hub_id and other single values
     branch          the branches this hub serves, with their dues policy
@@ -13,7 +13,8 @@ Migration set ``hub`` (the record; ``branch_log`` and ``terminal_audit`` are app
                     and audit chain the hub holds (stored_seq, audit_seq, audit_hash)
     branch_log      per branch, every accepted event (from a terminal or the hub itself);
                     ``cursor`` increases hub-wide and is what pull pages by
-    terminal_audit  each terminal's audit chain, as verified
+    audit_segment   each terminal's audit chain, as verified: a segment per push, packed
+                    (sync.hub.audit_segments; a row per entry, ``terminal_audit``, until m009)
     nonce           recently used request nonces (the replay window)
     media           content-addressed files (lesson audio) and which branch may fetch them
     quarantine      events an operator stopped passing on (sync.hub.log_admin)
@@ -311,3 +312,36 @@ def m007_voice_messages(db):
 def m008_terminal_software(db):
     """The software release each terminal last said it runs (the console's 终端 page)."""
     db.execute("ALTER TABLE terminal ADD COLUMN software TEXT")
+
+
+@migrations()
+def m009_audit_segments(db):
+    """Each terminal's audit chain as segments, one per push (sync.hub.audit_segments), in
+    place of a row per entry: a third of what a push wrote. The rows held so far become
+    segments of up to 1,000 entries, their fields kept whole."""
+    from .audit_segments import pack
+
+    db.execute("""CREATE TABLE audit_segment (
+        terminal_id TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL, body BLOB NOT NULL,
+        PRIMARY KEY (terminal_id, first_seq)) WITHOUT ROWID""")
+    for op in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER audit_segment_no_{op.lower()} BEFORE {op} ON audit_segment "
+                   f"BEGIN SELECT RAISE(ABORT, 'audit_segment is append-only'); END")
+    cols = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
+    terminals = [r[0] for r in db.execute(
+        "SELECT DISTINCT terminal_id FROM terminal_audit WHERE seq > ?", [0]).fetchall()]
+    for terminal_id in terminals:
+        after = 0
+        while True:
+            rows = [dict(zip(cols, r, strict=True)) for r in db.execute(
+                f"SELECT {', '.join(cols)} FROM terminal_audit WHERE terminal_id = ? "
+                "AND seq > ? ORDER BY seq LIMIT 1000", [terminal_id, after]).fetchall()]
+            if not rows:
+                break
+            db.execute("INSERT INTO audit_segment(terminal_id, first_seq, last_seq, prev_hash, "
+                       "hash, body) VALUES (?, ?, ?, ?, ?, ?)",
+                       [terminal_id, rows[0]["seq"], rows[-1]["seq"], rows[0]["prev_hash"],
+                        rows[-1]["hash"], pack(rows, ())])
+            after = rows[-1]["seq"]
+    db.execute("DROP TABLE terminal_audit")
