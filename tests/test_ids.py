@@ -41,6 +41,7 @@ def test_uuid_v7_fields():
 
 
 def test_hub_study_moves_to_without_rowid_keeping_its_rows(tmp_path):
+    """m005-m007 on an older hub_study: its rows kept, keyed by branch, start and sitting."""
     path = tmp_path / "hub.db"
     storage = open_hub(path)
     rows = [(f"s{i}", "B", "M001", "L01", "2026-11-01T08:00:00+08:00", 60 * i, i % 2, "T1")
@@ -54,13 +55,14 @@ def test_hub_study_moves_to_without_rowid_keeping_its_rows(tmp_path):
             completed INTEGER NOT NULL, terminal_id TEXT NOT NULL)""")
         storage.conn.executemany("INSERT INTO hub_study VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         storage.conn.execute("DELETE FROM _sqlite_migrations WHERE migration_set = "
-                             "'hub_reconcile' AND name = 'm005_hub_study_without_rowid'")
+                             "'hub_reconcile' AND name IN ('m005_hub_study_without_rowid', "
+                             "'m006_hub_study_covering_index', 'm007_hub_study_by_branch')")
     storage.close()
     storage = open_hub(path)
     try:
         sql = storage.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'hub_study'"
                                    ).fetchone()[0]
-        assert "WITHOUT ROWID" in sql
+        assert "WITHOUT ROWID" in sql and "PRIMARY KEY (branch, started_at, session_id)" in sql
         kept = storage.conn.execute("SELECT * FROM hub_study ORDER BY session_id").fetchall()
         assert [tuple(r) for r in kept] == rows
         storage.put_studies([("s1", "B", "M001", "L01", "2026-11-01T08:00:00+08:00", 999, 0,

@@ -108,8 +108,8 @@ class ReconcileQueries:
     _PUT_STUDY = (
         "INSERT INTO hub_study(session_id, branch, member_no, lesson_id, started_at, "
         "seconds, completed, terminal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(session_id) DO UPDATE SET seconds = excluded.seconds, "
-        "completed = max(hub_study.completed, excluded.completed)")
+        "ON CONFLICT(branch, started_at, session_id) DO UPDATE SET "
+        "seconds = excluded.seconds, completed = max(hub_study.completed, excluded.completed)")
 
     def put_studies(self, rows: list[tuple]) -> None:
         """Study sessions, in order, in one statement: (session_id, branch, member_no,
@@ -201,8 +201,8 @@ class ReconcileQueries:
                          "GROUP BY terminal_id, kind ORDER BY terminal_id, kind", [branch, month])
 
     def report_study(self, branch: str, month: str) -> dict:
-        # A range on started_at (ISO text: its first 7 characters are its month) so the
-        # (branch, started_at) index finds the month's rows.
+        # A range on started_at (ISO text: its first 7 characters are its month): the
+        # table's key (branch, started_at, session_id) finds the month's rows.
         return self._one("SELECT coalesce(sum(seconds), 0) AS seconds, count(*) AS sessions, "
                          "count(DISTINCT member_no) AS members, "
                          "count(DISTINCT CASE WHEN completed != 0 THEN member_no || '/' || lesson_id "

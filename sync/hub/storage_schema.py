@@ -248,6 +248,23 @@ def m006_hub_study_covering_index(db):
     db.execute("CREATE INDEX hub_study_branch ON hub_study(branch, started_at, seconds, "
                "completed, member_no, lesson_id)")
 
+
+@reconcile_migrations()
+def m007_hub_study_by_branch(db):
+    """Study sittings kept in the order every reader takes them (branch, start, sitting):
+    one B-tree written per sitting, where the table keyed by sitting and its covering
+    index (m006) were two (push ingest on one core); reports and exports still read one
+    range of it. A sitting's branch and start never change, so its key stays its own."""
+    db.execute("""CREATE TABLE hub_study_new (
+        session_id TEXT NOT NULL, branch TEXT NOT NULL, member_no TEXT NOT NULL,
+        lesson_id TEXT NOT NULL, started_at TEXT NOT NULL, seconds INTEGER NOT NULL,
+        completed INTEGER NOT NULL, terminal_id TEXT NOT NULL,
+        PRIMARY KEY (branch, started_at, session_id)) WITHOUT ROWID""")
+    db.execute("INSERT INTO hub_study_new SELECT session_id, branch, member_no, lesson_id, "
+               "started_at, seconds, completed, terminal_id FROM hub_study")
+    db.execute("DROP TABLE hub_study")
+    db.execute("ALTER TABLE hub_study_new RENAME TO hub_study")
+
 @migrations()
 def m005_operators(db):
     """People who run the hub (the browser console's accounts, issue 11) and the trail of
