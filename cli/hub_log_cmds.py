@@ -95,14 +95,20 @@ def hub_events_release(ctx, event_id, reason):
 @click.option("--branch", help="Only this branch.")
 @click.option("--quarantine", "do_quarantine", is_flag=True,
               help="Quarantine every event found (those not quarantined yet).")
+@click.option("--chains", is_flag=True,
+              help="Also recompute every terminal's stored audit chain (reads every entry).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def hub_check(ctx, branch, do_quarantine, as_json):
-    """Find stored terminal events that break today's push rules; exit 1 if any."""
+def hub_check(ctx, branch, do_quarantine, chains, as_json):
+    """Find stored terminal events that break today's push rules; exit 1 if any.
+
+    With --chains, also terminals whose stored audit chain no longer verifies (JSON:
+    {"events": [...], "chains": [...]})."""
     from sync.hub import admin
 
     storage = _hub(ctx)
     problems = admin.check_log(storage, branch)
+    damaged = admin.check_chains(storage, branch) if chains else []
     if do_quarantine:
         for p in problems:
             if not p["quarantined"]:
@@ -111,12 +117,19 @@ def hub_check(ctx, branch, do_quarantine, as_json):
                 _trail(storage, "event.quarantined", f"event:{p['event_id']}",
                        {"branch": p["branch"], "reason": f"hub check: {p['code']}"})
                 p["quarantined"] = True
-    emit(problems, as_json, lambda rows: [click.echo(
-        f"{r['branch']:<10} {r['event_id']}  {r['type']:<17} from {r['origin'][:8]} seq "
-        f"{r['seq']}: {r['code']}: {r['detail']}" + ("  (quarantined)" if r["quarantined"]
-                                                      else "")) for r in rows]
-        or click.echo("检查完毕：没有发现违反规则的记录。"))
-    if problems:
+    if as_json:
+        emit({"events": problems, "chains": damaged} if chains else problems, True)
+    else:
+        for r in problems:
+            click.echo(f"{r['branch']:<10} {r['event_id']}  {r['type']:<17} from "
+                       f"{r['origin'][:8]} seq {r['seq']}: {r['code']}: {r['detail']}"
+                       + ("  (quarantined)" if r["quarantined"] else ""))
+        for r in damaged:
+            click.echo(f"{r['branch']:<10} terminal {r['terminal_id']}: 留痕记录被改动过 "
+                       f"({r['code']}: {r['detail']})")
+        if not problems and not damaged:
+            click.echo("检查完毕：没有发现违反规则的记录。")
+    if problems or damaged:
         ctx.exit(1)
 
 

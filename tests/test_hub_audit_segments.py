@@ -3,19 +3,23 @@
 Pins: a chain read back is the chain the terminal sent, field for field and hash for hash,
 whether its entries restate their events (the usual ones, stored without what the event
 gives) or not; segments are append-only; a segment whose body was altered, or whose event
-the branch log no longer gives, is reported as damage, never handed on; a hub upgraded from
-a row per entry (m009) keeps every chain whole. Both back ends.
+the branch log no longer gives, is reported as damage, never handed on, and ``lianxin hub
+check --chains`` finds it; a hub upgraded from a row per entry (m009) keeps every chain
+whole. Both back ends.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import time
 
 import orjson
 import pytest
+from click.testing import CliRunner
 
 from bench.bench_sync import FakeTerminal
+from cli.main import cli
 from core.audit import GENESIS, entry_hash
 from sync import protocol
 from sync.hub import admin, audit_segments, open_hub, service
@@ -135,3 +139,35 @@ def test_an_older_hubs_audit_rows_become_segments(hub):
             again.conn.execute("SELECT 1 FROM terminal_audit")
     finally:
         again.close()
+
+
+def test_hub_check_chains_finds_a_chain_edited_in_the_database(hub):
+    """``lianxin hub check --chains``: nothing for chains as pushed; an edited segment and
+    a chain that no longer ends at the head the hub recorded are both found (exit 1)."""
+    edited, cut = _enrolled(hub, 1), _enrolled(hub, 2)
+    for t in (edited, cut):
+        _push(hub, t, *t.events(20))
+    assert admin.check_chains(hub) == []
+    conn = hub.conn
+    if hub.postgres:
+        conn.raw.execute("ALTER TABLE audit_segment DISABLE TRIGGER audit_segment_no_update")
+    else:
+        conn.execute("DROP TRIGGER audit_segment_no_update")
+    (body,) = conn.execute("SELECT body FROM audit_segment WHERE terminal_id = ?",
+                           [edited.terminal_id]).fetchone()
+    rows = orjson.loads(bytes(body))
+    rows[4][1] = "staff:S99"  # who did it, rewritten
+    conn.execute("UPDATE audit_segment SET body = ? WHERE terminal_id = ?",
+                 [orjson.dumps(rows), edited.terminal_id])
+    conn.execute("UPDATE terminal SET audit_hash = ? WHERE terminal_id = ?",
+                 [GENESIS, cut.terminal_id])
+    found = {f["terminal_id"]: f for f in admin.check_chains(hub)}
+    assert set(found) == {edited.terminal_id, cut.terminal_id}
+    assert "does not hash" in found[edited.terminal_id]["detail"]
+    assert "hash the hub recorded" in found[cut.terminal_id]["detail"]
+    r = CliRunner().invoke(cli, ["hub", "--db", str(hub.path), "check", "--chains", "--json"])
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.output)
+    assert out["events"] == [] and {c["code"] for c in out["chains"]} == {"audit_damaged"}
+    r = CliRunner().invoke(cli, ["hub", "--db", str(hub.path), "check"])
+    assert r.exit_code == 0  # without --chains, chains are not read

@@ -170,6 +170,7 @@ list_events = log_admin.list_events      # with the terminals that reported one 
 quarantine_event = log_admin.quarantine  # pull stops passing it on; it stays on record
 release_event = log_admin.release
 check_log = log_admin.check              # stored events that break today's push rules
+check_chains = log_admin.check_chains    # stored audit chains that no longer verify
 
 
 # -- roster and staff (sync.hub.roster, sync.hub.staff) ----------------------------------

@@ -10,6 +10,9 @@ applied it keeps what it did). Terminals report each pulled event they could not
     quarantine(storage, event_id, *, by, reason)        release(storage, event_id, *, by, reason)
     check(storage, branch=None)   events already stored that break today's push rules
                                   (a hub upgraded from an older version may hold some)
+    check_chains(storage, branch=None)
+                                  each terminal's stored audit chain, every hash
+                                  recomputed, against the head the hub holds for it
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import json
 from datetime import datetime
 
 from core import events
+from core.audit import GENESIS
 from core.clock import default_clock, iso
 from core.errors import InvalidInput, NotFound
 
 from .. import protocol
 from ..protocol import ProtocolError
+from .audit_segments import SegmentDamaged
 from .storage import HubStorage
 
 MAX_REASON = 300
@@ -87,6 +92,29 @@ def release(storage: HubStorage, event_id: str, *, by: str, reason: str,
         if not storage.release_quarantine(event_id, by, at):
             raise NotFound(f"event {event_id!r} is not quarantined", "这条记录没有被隔离。")
     return storage.log_event(event_id)
+
+
+def check_chains(storage: HubStorage, branch: str | None = None) -> list[dict]:
+    """Terminals whose stored audit chain no longer verifies: a segment edited in the
+    database (``SegmentDamaged``), or a chain that does not end at the seq and hash the hub
+    recorded for the terminal (``audit_seq``, ``audit_hash``). Reads every entry: a full
+    pass, for an operator to run, not for each request."""
+    found = []
+    for t in storage.list_terminals(branch):
+        try:
+            chain = storage.audit_chain(t["terminal_id"])
+        except SegmentDamaged as e:
+            detail = str(e)
+        else:
+            head = (chain[-1]["seq"], chain[-1]["hash"]) if chain else (0, GENESIS)
+            if head == (t["audit_seq"], t["audit_hash"]):
+                continue
+            detail = (f"the chain ends at entry {head[0]}, the hub recorded entry "
+                      f"{t['audit_seq']} with another hash" if head[0] != t["audit_seq"]
+                      else f"entry {head[0]} does not have the hash the hub recorded")
+        found.append({"terminal_id": t["terminal_id"], "branch": t["branch"],
+                      "code": "audit_damaged", "detail": detail})
+    return found
 
 
 def check(storage: HubStorage, branch: str | None = None) -> list[dict]:
