@@ -22,6 +22,7 @@ from core import calls
 from core.errors import InvalidInput, NotFound
 
 from . import protocol
+from .client_errors import SyncError
 
 if TYPE_CHECKING:
     from .client import HubClient
@@ -32,8 +33,6 @@ CHECKED = "sync.voice_checked"   # messages held when the hub last lacked nothin
 def upload_voice(store, client: HubClient) -> dict:
     """Send the audio the hub lacks; ``{"messages": sent, "bytes": sent, "left": not held
     here}``. A hub that does not take voice audio (older than this endpoint) is skipped."""
-    from .client import SyncError
-
     held = calls.count_messages(store)
     if str(held) == (store.meta(CHECKED) or "0"):
         return {"messages": 0, "bytes": 0, "left": 0}

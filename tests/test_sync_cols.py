@@ -23,7 +23,7 @@ from core import members
 from core.clock import CST, FixedClock
 from core.store import Store
 from sync import client as sc
-from sync import protocol, protocol_cols
+from sync import client_pull, protocol, protocol_cols
 from sync.hub import admin
 from sync.relay import Relay
 
@@ -196,7 +196,7 @@ def test_a_cut_keeps_the_lines_applied_before_it(hub, tmp_path):
     client = sc.open_client(s)
     whole = client.request("GET", "/v1/pull", params={"cursor": 0, "form": "cols"},
                            stream=True)
-    sent = b"".join(sc._arriving(whole.raw))   # as sent (compressed)
+    sent = b"".join(client_pull._arriving(whole.raw))   # as sent (compressed)
     size = len(sent)
     lines = list(protocol.read_lines([sent], whole.headers.get("content-encoding"),
                                      protocol.MAX_BODY))
