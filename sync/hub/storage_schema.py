@@ -265,6 +265,7 @@ def m007_hub_study_by_branch(db):
     db.execute("DROP TABLE hub_study")
     db.execute("ALTER TABLE hub_study_new RENAME TO hub_study")
 
+
 @migrations()
 def m005_operators(db):
     """People who run the hub (the browser console's accounts, issue 11) and the trail of
