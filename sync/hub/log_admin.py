@@ -110,7 +110,7 @@ def check_chains(storage: HubStorage, branch: str | None = None) -> list[dict]:
             if head == (t["audit_seq"], t["audit_hash"]):
                 continue
             detail = (f"the chain ends at entry {head[0]}, the hub recorded entry "
-                      f"{t['audit_seq']} with another hash" if head[0] != t["audit_seq"]
+                      f"{t['audit_seq']} as its head" if head[0] != t["audit_seq"]
                       else f"entry {head[0]} does not have the hash the hub recorded")
         found.append({"terminal_id": t["terminal_id"], "branch": t["branch"],
                       "code": "audit_damaged", "detail": detail})
